@@ -1,0 +1,213 @@
+/**
+ * LabConfig: the one typed configuration of the lab. Every stage reads only its own slice, and the
+ * pipeline's cache keys are hashes of those slices, so the config is plain JSON data.
+ */
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export type ThreatModel = 'feature' | 'image';
+
+export interface DataConfig {
+  /** 'mri-demo', 'digits', or a folder path (CLI) / dropped folder id (browser). */
+  dataset: string;
+  /** Side S of the S×S images fed to NMF. */
+  imageSize: number;
+  /** Train/val/test fractions; ignored when a folder has Training/ and Testing/. */
+  split: [number, number, number];
+  /** mri-demo: number of images synthesized (half tumor, half normal). */
+  count: number;
+  /** mri-demo: 0 = trivial lesions, 1 = faint and small; sets the clean accuracy. */
+  difficulty: number;
+  /** digits: how many of the 10,000 images to use (all by default). */
+  limit: number;
+}
+
+export interface NmfConfig {
+  rank: number;
+  loss: 'kl' | 'frobenius';
+  init: 'nndsvda' | 'random';
+  maxIter: number;
+  /** Stop when the relative loss change over one iteration falls below tol. */
+  tol: number;
+  /** Multiplicative-update iterations used to project images onto a fixed W. */
+  projectIter: number;
+}
+
+export interface SelectConfig {
+  /** Number of components kept; 'auto' keeps those with p < alpha, at least minSelected. */
+  top: number | 'auto';
+  alpha: number;
+  minSelected: number;
+}
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Early stopping: epochs without validation-loss improvement before stopping. */
+  patience: number;
+}
+
+export interface ClassifierConfig extends TrainConfig {
+  /** Filters of each 1-D convolution over the selected-feature vector. */
+  filters: number[];
+  kernelSize: number;
+  dense: number;
+}
+
+export interface ImageCnnConfig extends TrainConfig {
+  enabled: boolean;
+  filters: number[];
+  dense: number;
+}
+
+export interface DiffusionConfig {
+  /** Number of diffusion steps T and the linear β schedule's ends. */
+  steps: number;
+  betaStart: number;
+  betaEnd: number;
+  /** Purification timestep t (1 ≤ t < T). */
+  timestep: number;
+  /** EOT draws K averaged at inference. */
+  eot: number;
+  hidden: number;
+  /** Dimension of the sinusoidal timestep embedding. */
+  embedding: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+}
+
+export interface AttackConfig {
+  eps: number;
+  norm: 'Linf' | 'L2';
+  attacks: string[];
+  threat: ThreatModel;
+}
+
+export interface LabConfig {
+  seed: number;
+  /** 'auto' picks WebGPU → WebGL → WASM → CPU (a software WebGPU adapter loses to WASM). */
+  backend: BackendName | 'auto';
+  data: DataConfig;
+  nmf: NmfConfig;
+  select: SelectConfig;
+  classifier: ClassifierConfig;
+  imageCnn: ImageCnnConfig;
+  diffusion: DiffusionConfig;
+  attack: AttackConfig;
+}
+
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
+
+/** The brain-tumor paper's settings (seed 001/002) where it gives them; ours where it is silent. */
+export function defaultConfig(): LabConfig {
+  return {
+    seed: 0,
+    backend: 'auto',
+    data: { dataset: 'mri-demo', imageSize: 128, split: [0.7, 0.2, 0.1], count: 2200, difficulty: 0.5, limit: 10000 },
+    nmf: { rank: 15, loss: 'kl', init: 'nndsvda', maxIter: 200, tol: 1e-4, projectIter: 100 },
+    select: { top: 'auto', alpha: 0.05, minSelected: 4 },
+    classifier: { epochs: 150, batchSize: 64, learningRate: 3e-3, patience: 20, filters: [16, 32], kernelSize: 3, dense: 32 },
+    imageCnn: { enabled: true, epochs: 15, batchSize: 64, learningRate: 1e-3, patience: 4, filters: [8, 16], dense: 64 },
+    diffusion: {
+      steps: 100, betaStart: 1e-4, betaEnd: 0.02, timestep: 41, eot: 8,
+      hidden: 128, embedding: 32, epochs: 200, batchSize: 128, learningRate: 2e-3,
+    },
+    attack: { eps: 0.1, norm: 'Linf', attacks: ['apgd-ce', 'square'], threat: 'feature' },
+  };
+}
+
+/** The digits paper (seed 003): 70/15/15 split, hybrid classifier. */
+export function digitsDefaults(): DeepPartial<LabConfig> {
+  return {
+    data: { dataset: 'digits', imageSize: 28, split: [0.7, 0.15, 0.15] },
+    nmf: { rank: 40 },
+    attack: { attacks: ['apgd-ce', 'apgd-dlr'] },
+  };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function mergeConfig<T>(base: T, patch: DeepPartial<T> | undefined): T {
+  if (!patch) return base;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? mergeConfig(current, value) : value;
+  }
+  return out as T;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Refuses out-of-range values with the valid range; returns the config unchanged when valid. */
+export function validateConfig(c: LabConfig): LabConfig {
+  const p: string[] = [];
+  const int = (v: number, name: string, lo: number, hi = Infinity) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) p.push(`${name} = ${v}: must be an integer in [${lo}, ${hi === Infinity ? '∞' : hi}]`);
+  };
+  const num = (v: number, name: string, lo: number, hi: number, openLo = false) => {
+    if (!Number.isFinite(v) || v < lo || v > hi || (openLo && v === lo)) p.push(`${name} = ${v}: must be in ${openLo ? '(' : '['}${lo}, ${hi}]`);
+  };
+  int(c.seed, 'seed', 0, 2 ** 31 - 1);
+  if (!['auto', 'webgpu', 'webgl', 'wasm', 'cpu'].includes(c.backend)) p.push(`backend = ${c.backend}: must be one of auto, webgpu, webgl, wasm, cpu`);
+  int(c.data.imageSize, 'data.imageSize', 8, 512);
+  const [tr, va, te] = c.data.split;
+  if (c.data.split.length !== 3 || [tr, va, te].some((f) => !(f >= 0)) || tr <= 0 || te <= 0 || Math.abs(tr + va + te - 1) > 1e-6) {
+    p.push(`data.split = ${c.data.split.join('/')}: three non-negative fractions summing to 1, train and test > 0`);
+  }
+  int(c.data.count, 'data.count', 20, 100000);
+  num(c.data.difficulty, 'data.difficulty', 0, 1);
+  int(c.data.limit, 'data.limit', 20, 10000);
+  int(c.nmf.rank, 'nmf.rank', 1, 1000);
+  if (!['kl', 'frobenius'].includes(c.nmf.loss)) p.push(`nmf.loss = ${c.nmf.loss}: must be kl or frobenius`);
+  if (!['nndsvda', 'random'].includes(c.nmf.init)) p.push(`nmf.init = ${c.nmf.init}: must be nndsvda or random`);
+  int(c.nmf.maxIter, 'nmf.maxIter', 1, 100000);
+  num(c.nmf.tol, 'nmf.tol', 0, 1);
+  int(c.nmf.projectIter, 'nmf.projectIter', 1, 10000);
+  if (c.select.top !== 'auto') int(c.select.top, 'select.top', 1, c.nmf.rank);
+  num(c.select.alpha, 'select.alpha', 0, 1, true);
+  int(c.select.minSelected, 'select.minSelected', 1, c.nmf.rank);
+  for (const [name, t] of [['classifier', c.classifier], ['imageCnn', c.imageCnn]] as const) {
+    int(t.epochs, `${name}.epochs`, 1, 100000);
+    int(t.batchSize, `${name}.batchSize`, 1, 100000);
+    num(t.learningRate, `${name}.learningRate`, 0, 10, true);
+    int(t.patience, `${name}.patience`, 1, 100000);
+  }
+  const d = c.diffusion;
+  int(d.steps, 'diffusion.steps', 2, 100000);
+  num(d.betaStart, 'diffusion.betaStart', 0, 1, true);
+  num(d.betaEnd, 'diffusion.betaEnd', d.betaStart, 1);
+  int(d.timestep, 'diffusion.timestep', 1, d.steps - 1);
+  int(d.eot, 'diffusion.eot', 1, 10000);
+  int(d.hidden, 'diffusion.hidden', 1, 100000);
+  int(d.embedding, 'diffusion.embedding', 2, 100000);
+  if (d.embedding % 2 !== 0) p.push(`diffusion.embedding = ${d.embedding}: must be even (sine and cosine halves)`);
+  int(d.epochs, 'diffusion.epochs', 1, 100000);
+  int(d.batchSize, 'diffusion.batchSize', 1, 100000);
+  num(d.learningRate, 'diffusion.learningRate', 0, 10, true);
+  num(c.attack.eps, 'attack.eps', 0, 1);
+  if (!['Linf', 'L2'].includes(c.attack.norm)) p.push(`attack.norm = ${c.attack.norm}: must be Linf or L2`);
+  if (!['feature', 'image'].includes(c.attack.threat)) p.push(`attack.threat = ${c.attack.threat}: must be feature or image`);
+  if (p.length) throw new ConfigError(p);
+  return c;
+}
+
+/** Stable JSON (sorted keys) for hashing config slices into cache keys. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (isPlainObject(value)) {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableStringify(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
