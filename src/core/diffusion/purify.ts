@@ -1,0 +1,79 @@
+/**
+ * Feature-space diffusion purification with EOT (seed 001, stage 4): noise the features to step t,
+ * denoise back to x̂_0, classify, and average the class probabilities over K independent draws.
+ * Everything here is differentiable w.r.t. the input features, so an adaptive attacker can take
+ * gradients through the whole defense; the Gaussian draws are constants w.r.t. the input.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { denoise } from './denoiser';
+import type { NoiseSchedule } from './schedule';
+
+export interface PurifyOptions {
+  /** Purification timestep t ∈ {1, …, T−1} (alphaBar[t], see schedule.ts). */
+  timestep: number;
+  /** K, the number of EOT draws. */
+  eot: number;
+  /** Seed of the one randomNormal draw; the same seed gives the same purified features. */
+  seed: number;
+  /** Width of the sinusoidal timestep embedding the denoiser was built with. */
+  embeddingDim: number;
+}
+
+/** Forward noising to step t (DDPM eq. 4): x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε with the given ε. */
+export function noiseFeatures(x0: tf.Tensor2D, t: number, schedule: NoiseSchedule, noise: tf.Tensor2D): tf.Tensor2D {
+  if (!Number.isInteger(t) || t < 0 || t >= schedule.steps) throw new Error(`noiseFeatures: t = ${t} outside [0, ${schedule.steps - 1}]`);
+  const alphaBar = schedule.alphaBar[t];
+  return tf.tidy(() => tf.add(tf.mul(x0, Math.sqrt(alphaBar)), tf.mul(noise, Math.sqrt(1 - alphaBar))) as tf.Tensor2D);
+}
+
+/**
+ * K purified copies of each of the N rows of x, computed as one batched K·N pass: row k·N + n of
+ * the tiled batch is x[n] with draw k. Returns [K, N, d].
+ */
+export function purify(x: tf.Tensor2D, denoiser: tf.LayersModel, schedule: NoiseSchedule, opts: PurifyOptions): tf.Tensor3D {
+  const { timestep, eot, seed, embeddingDim } = opts;
+  if (!Number.isInteger(eot) || eot < 1) throw new Error(`purify: eot = ${eot} must be an integer ≥ 1`);
+  const [n, d] = x.shape;
+  return tf.tidy(() => {
+    const tiled = tf.tile(x, [eot, 1]) as tf.Tensor2D;
+    const noise = tf.randomNormal([eot * n, d], 0, 1, 'float32', seed) as tf.Tensor2D;
+    const xt = noiseFeatures(tiled, timestep, schedule, noise);
+    const t = tf.fill([eot * n], timestep, 'float32') as tf.Tensor1D;
+    const x0hat = denoise(denoiser, xt, t, schedule.steps, embeddingDim);
+    return tf.reshape(x0hat, [eot, n, d]) as tf.Tensor3D;
+  });
+}
+
+/** p̄(y | x) = (1/K) Σ_k softmax(classifier(purified_k(x))) → [N, C]. */
+export function defendedProbabilities(
+  x: tf.Tensor2D,
+  classifier: tf.LayersModel,
+  denoiser: tf.LayersModel,
+  schedule: NoiseSchedule,
+  opts: PurifyOptions,
+): tf.Tensor2D {
+  const [n, d] = x.shape;
+  return tf.tidy(() => {
+    const purified = tf.reshape(purify(x, denoiser, schedule, opts), [opts.eot * n, d]);
+    const probs = tf.softmax(classifier.apply(purified) as tf.Tensor2D);
+    return tf.mean(tf.reshape(probs, [opts.eot, n, -1]), 0) as tf.Tensor2D;
+  });
+}
+
+/** Smallest probability kept before the log, so a saturated softmax gives a finite logit. */
+const MIN_PROBABILITY = 1e-30;
+
+/**
+ * log p̄ as logits for attacks that expect a logit model: softmax(log p̄) = p̄ because p̄ sums to
+ * one, so cross-entropy on these logits equals the cross-entropy of the EOT-averaged
+ * probabilities (the loss an EOT attacker should maximize), not the average of per-draw losses.
+ */
+export function defendedLogits(
+  x: tf.Tensor2D,
+  classifier: tf.LayersModel,
+  denoiser: tf.LayersModel,
+  schedule: NoiseSchedule,
+  opts: PurifyOptions,
+): tf.Tensor2D {
+  return tf.tidy(() => tf.log(tf.maximum(defendedProbabilities(x, classifier, denoiser, schedule, opts), MIN_PROBABILITY)) as tf.Tensor2D);
+}

@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, type ImageCnnConfig } from '../../../src/core/config';
+import { buildImageCnn, embeddingModel } from '../../../src/core/models/imageCnn';
+import { predictLogits, trainClassifier } from '../../../src/core/models/train';
+import { createRandom } from '../../../src/core/random';
+import { gradientErrors } from './gradientCheck';
+
+const cfg: ImageCnnConfig = { ...defaultConfig().imageCnn, filters: [4, 8], dense: 16, epochs: 8, batchSize: 32, learningRate: 3e-3, patience: 8 };
+
+/** 16×16 noisy images with a bright 4×4 square in the left (class 0) or right (class 1) half. */
+function squares(n: number, seed: number) {
+  const rng = createRandom(seed, 'squares');
+  const x = new Float32Array(n * 256);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % 2;
+    for (let p = 0; p < 256; p++) x[i * 256 + p] = 0.2 * rng.next();
+    const top = rng.int(13);
+    const left = (y[i] ? 8 : 0) + rng.int(5);
+    for (let r = top; r < top + 4; r++) for (let c = left; c < left + 4; c++) x[i * 256 + r * 16 + c] = 0.8 + 0.2 * rng.next();
+  }
+  return { x: tf.tensor2d(x, [n, 256]), y };
+}
+
+describe('buildImageCnn', () => {
+  it('learns left vs right squares; the embedding is the penultimate layer', async () => {
+    const train = squares(256, 1);
+    const val = squares(128, 2);
+    const model = buildImageCnn(16, 2, cfg, 3);
+    expect(model.inputs[0].shape).toEqual([null, 256]);
+    expect(model.outputs[0].shape).toEqual([null, 2]);
+    const h = await trainClassifier(model, { xTrain: train.x, yTrain: train.y, xVal: val.x, yVal: val.y }, cfg, 4);
+    expect(h.valAccuracy[h.bestEpoch]).toBeGreaterThan(0.9);
+
+    const emb = embeddingModel(model);
+    expect(emb.outputs[0].shape).toEqual([null, 16]);
+    // logits = relu-embedding · W + b with the logits layer's own weights: same weights, right layer.
+    const [kernel, bias] = model.getLayer('logits').getWeights();
+    const [fromEmbedding, direct] = tf.tidy(() => [
+      tf.add(tf.matMul(emb.predict(val.x) as tf.Tensor2D, kernel as tf.Tensor2D), bias).dataSync(),
+      predictLogits(model, val.x).dataSync(),
+    ]);
+    direct.forEach((v, i) => expect(fromEmbedding[i]).toBeCloseTo(v, 4));
+    model.dispose();
+    tf.dispose([train.x, val.x]);
+  });
+
+  it('has correct gradients on this backend (finite differences)', () => {
+    const model = buildImageCnn(16, 3, cfg, 5);
+    const e = gradientErrors(model, 256, 4);
+    expect(e.input).toBeLessThan(0.02);
+    expect(e.weights).toBeLessThan(0.02);
+    model.dispose();
+  });
+
+  it('stays light at 128×128: pooled to 64 first', () => {
+    const model = buildImageCnn(128, 2, defaultConfig().imageCnn, 0);
+    expect(model.getLayer('downsample').outputShape).toEqual([null, 1, 64, 64, 1]);
+    // 64 → 32 → 16 after two pools: flatten 16·16·16 = 4096 → 64 embedding units.
+    expect(model.getLayer('embedding').countParams()).toBe(4096 * 64 + 64);
+    const logits = tf.tidy(() => (model.predict(tf.zeros([2, 128 * 128])) as tf.Tensor).shape);
+    expect(logits).toEqual([2, 2]);
+    model.dispose();
+  });
+
+  it('saves and reloads through tf.io with identical logits', async () => {
+    const model = buildImageCnn(16, 2, cfg, 6);
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    expect(saved).toBeDefined();
+    const reloaded = await tf.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
+    const x = squares(5, 9).x;
+    const [a, b] = tf.tidy(() => [predictLogits(model, x).dataSync(), predictLogits(reloaded, x).dataSync()]);
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(embeddingModel(reloaded).outputs[0].shape).toEqual([null, 16]);
+    tf.dispose(x);
+    model.dispose();
+    reloaded.dispose();
+  });
+});
