@@ -48,10 +48,17 @@ export interface TrainConfig {
 }
 
 export interface ClassifierConfig extends TrainConfig {
+  /** Classifier input: selected NNMF features, or the hybrid of image-CNN embedding + NNMF
+   * features (seed 003); 'auto' = hybrid for more than two classes. */
+  features: 'auto' | 'nmf' | 'hybrid';
   /** Filters of each 1-D convolution over the selected-feature vector. */
   filters: number[];
   kernelSize: number;
   dense: number;
+  /** Std of Gaussian noise added to training features (augmentation): the purifier returns
+   * features near, not at, the clean ones, and a classifier with a razor-thin normal region
+   * would read every purified normal as abnormal. 0 disables it. */
+  inputNoise: number;
 }
 
 export interface ImageCnnConfig extends TrainConfig {
@@ -69,6 +76,8 @@ export interface DiffusionConfig {
   timestep: number;
   /** EOT draws K averaged at inference. */
   eot: number;
+  /** Denoiser evaluations from t back to 0: 1 = the papers' one-shot x̂₀, more = DDIM steps. */
+  reverseSteps: number;
   hidden: number;
   /** Dimension of the sinusoidal timestep embedding. */
   embedding: number;
@@ -109,10 +118,10 @@ export function defaultConfig(): LabConfig {
     data: { dataset: 'mri-demo', imageSize: 128, split: [0.7, 0.2, 0.1], count: 2200, difficulty: 0.5, limit: 10000 },
     nmf: { rank: 15, loss: 'kl', init: 'nndsvda', maxIter: 200, tol: 1e-4, projectIter: 100 },
     select: { top: 'auto', alpha: 0.05, minSelected: 4 },
-    classifier: { epochs: 150, batchSize: 64, learningRate: 3e-3, patience: 20, filters: [16, 32], kernelSize: 3, dense: 32 },
+    classifier: { features: 'auto', epochs: 150, batchSize: 64, learningRate: 3e-3, patience: 20, filters: [16, 32], kernelSize: 3, dense: 32, inputNoise: 0.05 },
     imageCnn: { enabled: true, epochs: 15, batchSize: 64, learningRate: 1e-3, patience: 4, filters: [8, 16], dense: 64 },
     diffusion: {
-      steps: 100, betaStart: 1e-4, betaEnd: 0.02, timestep: 41, eot: 8,
+      steps: 1000, betaStart: 1e-4, betaEnd: 0.02, timestep: 41, eot: 8, reverseSteps: 10,
       hidden: 128, embedding: 32, epochs: 200, batchSize: 128, learningRate: 2e-3,
     },
     attack: { eps: 0.1, norm: 'Linf', attacks: ['apgd-ce', 'square'], threat: 'feature' },
@@ -178,6 +187,8 @@ export function validateConfig(c: LabConfig): LabConfig {
   if (c.select.top !== 'auto') int(c.select.top, 'select.top', 1, c.nmf.rank);
   num(c.select.alpha, 'select.alpha', 0, 1, true);
   int(c.select.minSelected, 'select.minSelected', 1, c.nmf.rank);
+  if (!['auto', 'nmf', 'hybrid'].includes(c.classifier.features)) p.push(`classifier.features = ${c.classifier.features}: must be auto, nmf or hybrid`);
+  if (c.classifier.features === 'hybrid' && !c.imageCnn.enabled) p.push('classifier.features = hybrid needs imageCnn.enabled = true');
   for (const [name, t] of [['classifier', c.classifier], ['imageCnn', c.imageCnn]] as const) {
     int(t.epochs, `${name}.epochs`, 1, 100000);
     int(t.batchSize, `${name}.batchSize`, 1, 100000);
@@ -190,6 +201,8 @@ export function validateConfig(c: LabConfig): LabConfig {
   num(d.betaEnd, 'diffusion.betaEnd', d.betaStart, 1);
   int(d.timestep, 'diffusion.timestep', 1, d.steps - 1);
   int(d.eot, 'diffusion.eot', 1, 10000);
+  int(d.reverseSteps, 'diffusion.reverseSteps', 1, 1000);
+  num(c.classifier.inputNoise, 'classifier.inputNoise', 0, 10);
   int(d.hidden, 'diffusion.hidden', 1, 100000);
   int(d.embedding, 'diffusion.embedding', 2, 100000);
   if (d.embedding % 2 !== 0) p.push(`diffusion.embedding = ${d.embedding}: must be even (sine and cosine halves)`);

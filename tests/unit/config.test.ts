@@ -12,7 +12,7 @@ describe('config', () => {
     expect(c.attack.eps).toBe(0.1);
   });
   it('refuses out-of-range values and names the valid range', () => {
-    const c = mergeConfig(defaultConfig(), { nmf: { rank: 0 }, diffusion: { timestep: 100, eot: 0 }, attack: { eps: -1 } });
+    const c = mergeConfig(defaultConfig(), { nmf: { rank: 0 }, diffusion: { timestep: 1000, eot: 0 }, attack: { eps: -1 } });
     try {
       validateConfig(c);
       expect.unreachable();
@@ -20,7 +20,7 @@ describe('config', () => {
       expect(e).toBeInstanceOf(ConfigError);
       const msg = (e as Error).message;
       expect(msg).toContain('nmf.rank = 0');
-      expect(msg).toContain('diffusion.timestep = 100: must be an integer in [1, 99]');
+      expect(msg).toContain('diffusion.timestep = 1000: must be an integer in [1, 999]');
       expect(msg).toContain('diffusion.eot = 0');
       expect(msg).toContain('attack.eps = -1');
     }

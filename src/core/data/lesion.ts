@@ -26,7 +26,7 @@ const WAVES = 3; // plane waves summed for the body's texture
 export function lesionScale(difficulty: number, side: number): { radius: number; contrast: number; massEffect: number } {
   const d = Math.min(1, Math.max(0, difficulty));
   return {
-    radius: side * (0.13 - 0.08 * d),
+    radius: side * (0.15 - 0.07 * d),
     contrast: 1 - 0.8 * d,
     massEffect: 0.45 - 0.3 * d,
   };
@@ -147,11 +147,12 @@ export function renderLesion(
     wy[k] = freq * Math.sin(dir);
     wp[k] = rng.uniform(0, 2 * Math.PI);
   }
-  const coreEdge = rng.uniform(0.35, 0.55);
+  const coreEdge = rng.uniform(0.2, 0.4);
   const edemaEdge = rng.uniform(1.5, 2.1);
-  const bodyLevel = rng.uniform(0.5, 0.6);
-  const rimLevel = rng.uniform(0.75, 0.9);
-  const coreLevel = rng.uniform(0.1, 0.2);
+  // Post-contrast T1 (the papers' MRI): an enhancing, hyperintense mass around a dark necrotic core.
+  const bodyLevel = rng.uniform(0.8, 0.92);
+  const rimLevel = rng.uniform(0.92, 1);
+  const coreLevel = rng.uniform(0.15, 0.3);
   const edemaGain = 1 - rng.uniform(0.15, 0.25);
   const c = p.contrast;
   // Mass effect (inverse map): the output at distance ρ shows the source at ρ·(1 − m·e^{−ρ²/σ²}),

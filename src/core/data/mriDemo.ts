@@ -80,8 +80,30 @@ class SliceCache {
   }
 }
 
-/** A lesion centre at least `depth` pixels inside the head (the deepest pixel if none is). */
-function lesionCentre(dist: Float32Array, side: number, depth: number, rng: RandomStream): [number, number] {
+/**
+ * Typical sites (fractions of the side from the slice centre; anterior is up): frontal and
+ * parieto-occipital white matter of each hemisphere. Gliomas favour such lobar sites rather than
+ * falling uniformly anywhere, and a site prior is what lets a low-rank parts-based basis (NNMF)
+ * represent lesions at all; the spread around the sites grows with difficulty.
+ */
+const LESION_SITES: [number, number][] = [[-0.17, -0.16], [0.17, -0.16], [-0.19, 0.14], [0.19, 0.14]];
+
+/** Spread (fraction of the side) of lesion centres around their site. */
+export function siteSpread(difficulty: number): number {
+  return 0.02 + 0.1 * difficulty;
+}
+
+/**
+ * A lesion centre near one of the typical sites, at least `depth` pixels inside the head; falls
+ * back to anywhere deep enough, then to the deepest pixel.
+ */
+function lesionCentre(dist: Float32Array, side: number, depth: number, spread: number, rng: RandomStream): [number, number] {
+  const [sx, sy] = LESION_SITES[rng.int(LESION_SITES.length)];
+  for (let tries = 0; tries < 200; tries++) {
+    const x = Math.round(side * (0.5 + sx + spread * rng.normal()));
+    const y = Math.round(side * (0.5 + sy + spread * rng.normal()));
+    if (x >= 0 && y >= 0 && x < side && y < side && dist[y * side + x] >= depth) return [x, y];
+  }
   for (let tries = 0; tries < 500; tries++) {
     const p = rng.int(side * side);
     if (dist[p] >= depth) return [p % side, Math.floor(p / side)];
@@ -118,10 +140,10 @@ function augment(
   maskOut?: Uint8Array,
   maskOffset = 0,
 ): void {
-  const theta = rng.uniform(-10, 10) * (Math.PI / 180);
-  const zoom = rng.uniform(0.92, 1.08);
-  const tx = rng.uniform(-0.03, 0.03) * side;
-  const ty = rng.uniform(-0.03, 0.03) * side;
+  const theta = rng.uniform(-5, 5) * (Math.PI / 180);
+  const zoom = rng.uniform(0.96, 1.04);
+  const tx = rng.uniform(-0.02, 0.02) * side;
+  const ty = rng.uniform(-0.02, 0.02) * side;
   const gain = rng.uniform(0.9, 1.1);
   const sigma = (0.015 + 0.045 * difficulty) * rng.uniform(0.8, 1.2);
   const bx = new Float32Array(size);
@@ -195,7 +217,7 @@ export function synthesizeMriDemo(slices: SliceStack, opts: MriDemoOptions): Dat
     if (label === 1) {
       const radius = scale.radius * rng.uniform(0.85, 1.15);
       // Centre deep enough that the mass stays inside the skull (scalp + bone ≈ 6% of the side).
-      const [cx, cy] = lesionCentre(cache.distance(s), side, 0.06 * side + 1.2 * radius, rng);
+      const [cx, cy] = lesionCentre(cache.distance(s), side, 0.06 * side + 1.2 * radius, siteSpread(difficulty), rng);
       const lesion = renderLesion(source, side, { cx, cy, radius, contrast: scale.contrast, massEffect: scale.massEffect }, rng);
       source = lesion.image;
       mask = lesion.mask;

@@ -1,11 +1,15 @@
 /**
  * The feature-space denoiser of the papers (seed 001 §"Feature-Space Diffusion Purification"): an
- * MLP on [x_t, sinusoidal(t)] that regresses the clean features x̂_0 directly, trained with
+ * MLP on [x_t, sinusoidal(t)] whose output is the clean-feature estimate x̂_0, trained with
  * MSE(x̂_0, x_0) on pairs made by DDPM forward noising.
  *
- * It predicts x̂_0 with no skip connection from x_t: at the lab's timesteps the noise (√(1−ᾱ_t) ≈ 0.4
- * per coordinate at t = 41) is as large as a whole unit-norm feature vector, so the best estimate
- * lies much nearer the data than x_t, and a residual from x_t would mostly have to be cancelled.
+ * The MLP output F is wrapped in a preconditioning (after Karras et al. 2022, "EDM", §5, written
+ * for the variance-preserving x_t = √ᾱ x_0 + √(1−ᾱ) ε):
+ *   x̂_0 = μ + c_skip(t)·(x_t − √ᾱ μ) + c_out(t)·F,   v = ᾱσ² + (1−ᾱ),
+ *   c_skip = √ᾱ σ² / v,   c_out = σ √(1−ᾱ) / √v,
+ * with μ, σ the mean and standard deviation of the training features. c_skip·x_t is the best
+ * linear (Wiener) estimate, so at small t x̂_0 ≈ x_t (a purifier must not distort clean inputs)
+ * and F only learns the non-linear correction; c_out keeps F's target at unit scale for every t.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DiffusionConfig } from '../config';
@@ -49,12 +53,53 @@ export function buildDenoiser(featureDim: number, cfg: DiffusionConfig, seed: nu
   return model;
 }
 
-/** x̂_0 for noisy features xt [N, d] at per-row timesteps t [N]. Differentiable w.r.t. xt. */
-export function denoise(model: tf.LayersModel, xt: tf.Tensor2D, t: tf.Tensor1D, steps: number, embeddingDim: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const input = tf.concat([xt, timestepEmbedding(t, embeddingDim, steps)], 1);
-    return model.apply(input) as tf.Tensor2D;
+/** Statistics of the clean training features that the preconditioning is built on. */
+export interface FeaturePrior {
+  /** Per-coordinate mean μ. */
+  mean: Float32Array;
+  /** One standard deviation σ over all coordinates (around μ). */
+  sigma: number;
+}
+
+export async function featurePrior(x0: tf.Tensor2D): Promise<FeaturePrior> {
+  const [meanT, sigmaT] = tf.tidy(() => {
+    const m = tf.mean(x0, 0);
+    return [m, tf.sqrt(tf.mean(tf.square(tf.sub(x0, m))))];
   });
+  const mean = (await meanT.data()) as Float32Array;
+  const sigma = Math.max((await sigmaT.data())[0], 1e-6);
+  meanT.dispose();
+  sigmaT.dispose();
+  return { mean, sigma };
+}
+
+/**
+ * x̂_0 for noisy features xt [N, d] at per-row integer timesteps t [N] (float dtype allowed).
+ * Differentiable w.r.t. xt.
+ */
+export function denoise(
+  model: tf.LayersModel, xt: tf.Tensor2D, t: tf.Tensor1D, schedule: NoiseSchedule, embeddingDim: number, prior: FeaturePrior,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const s2 = prior.sigma * prior.sigma;
+    const ab = tf.reshape(tf.gather(tf.tensor1d(schedule.alphaBar), tf.cast(t, 'int32')), [-1, 1]);
+    const v = tf.add(tf.mul(ab, s2), tf.sub(1, ab));
+    const cSkip = tf.div(tf.mul(tf.sqrt(ab), s2), v);
+    const cOut = tf.div(tf.mul(tf.sqrt(tf.sub(1, ab)), prior.sigma), tf.sqrt(v));
+    const mu = tf.tensor2d(prior.mean, [1, prior.mean.length]);
+    const input = tf.concat([tf.div(xt, tf.sqrt(v)), timestepEmbedding(t, embeddingDim, schedule.steps)], 1);
+    const f = model.apply(input) as tf.Tensor2D;
+    return tf.add(tf.add(mu, tf.mul(cSkip, tf.sub(xt, tf.mul(tf.sqrt(ab), mu)))), tf.mul(cOut, f)) as tf.Tensor2D;
+  });
+}
+
+/**
+ * t ∈ {1, …, T−1} with density ∝ 1/√t (t = 1 + ⌊(T−1)·u²⌋): purification uses small and middle
+ * steps (the papers' t = 41 of T = 1000), where uniform sampling would spend 96% of the training
+ * elsewhere; every t keeps a non-zero share, so the slider's whole range stays trained.
+ */
+export function trainingTimestep(u: number, steps: number): number {
+  return Math.min(steps - 1, 1 + Math.floor((steps - 1) * u * u));
 }
 
 function abortError(): Error {
@@ -64,7 +109,7 @@ function abortError(): Error {
 }
 
 /**
- * DDPM training in feature space: each mini-batch draws t uniform in {1, …, T−1} per example and
+ * DDPM training in feature space: each mini-batch draws t in {1, …, T−1} per example (trainingTimestep) and
  * ε ~ N(0, I), forms x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε (Ho et al. eq. 4) and minimizes MSE(x̂_0, x_0) with
  * Adam. Shuffling and t come from seeded streams, ε from tf.randomNormal with a fresh seed per
  * step drawn from a seeded stream, so a seed fixes the whole run. One readback per epoch.
@@ -76,9 +121,10 @@ export async function trainDenoiser(
   cfg: DiffusionConfig,
   seed: number,
   opts: { signal?: AbortSignal; onEpoch?: (epoch: number, loss: number) => void } = {},
-): Promise<{ loss: number[] }> {
+): Promise<{ loss: number[]; prior: FeaturePrior }> {
   const [n, d] = x0.shape;
   if (n === 0) throw new Error('trainDenoiser: no training features');
+  const prior = await featurePrior(x0);
   const T = schedule.steps;
   const shuffleRng = createRandom(seed, 'denoiser/shuffle');
   const timestepRng = createRandom(seed, 'denoiser/timestep');
@@ -94,7 +140,7 @@ export async function trainDenoiser(
       if (opts.signal?.aborted) throw abortError();
       const order = permutation(n, shuffleRng);
       const timesteps = new Int32Array(n);
-      for (let i = 0; i < n; i++) timesteps[i] = 1 + timestepRng.int(T - 1);
+      for (let i = 0; i < n; i++) timesteps[i] = trainingTimestep(timestepRng.next(), T);
       const orderT = tf.tensor1d(order, 'int32');
       const timestepsT = tf.tensor1d(timesteps, 'int32');
       let sum: tf.Scalar = tf.scalar(0);
@@ -109,7 +155,7 @@ export async function trainDenoiser(
           const a = tf.reshape(tf.gather(sqrtAlphaBar, tb), [-1, 1]);
           const s = tf.reshape(tf.gather(sqrtOneMinusAlphaBar, tb), [-1, 1]);
           const xt = tf.add(tf.mul(a, x0b), tf.mul(s, eps)) as tf.Tensor2D;
-          const x0hat = denoise(model, xt, tf.cast(tb, 'float32') as tf.Tensor1D, T, cfg.embedding);
+          const x0hat = denoise(model, xt, tf.cast(tb, 'float32') as tf.Tensor1D, schedule, cfg.embedding, prior);
           return tf.losses.meanSquaredError(x0b, x0hat) as tf.Scalar;
         }, true, vars) as tf.Scalar;
         const next = tf.tidy(() => tf.add(sum, tf.mul(batchLoss, size)) as tf.Scalar);
@@ -129,5 +175,5 @@ export async function trainDenoiser(
     sqrtAlphaBar.dispose();
     sqrtOneMinusAlphaBar.dispose();
   }
-  return { loss };
+  return { loss, prior };
 }

@@ -5,7 +5,7 @@
  * gradients through the whole defense; the Gaussian draws are constants w.r.t. the input.
  */
 import * as tf from '@tensorflow/tfjs';
-import { denoise } from './denoiser';
+import { denoise, type FeaturePrior } from './denoiser';
 import type { NoiseSchedule } from './schedule';
 
 export interface PurifyOptions {
@@ -17,6 +17,38 @@ export interface PurifyOptions {
   seed: number;
   /** Width of the sinusoidal timestep embedding the denoiser was built with. */
   embeddingDim: number;
+  /** The clean-feature statistics the denoiser was trained with. */
+  prior: FeaturePrior;
+  /** Denoiser evaluations on the way back from t to 0: 1 = one-shot x̂_0 (the papers), more =
+   * deterministic DDIM steps (Song et al. 2021, eq. 12 with σ = 0). Default 1. */
+  reverseSteps?: number;
+}
+
+/**
+ * From x_t back to x̂_0 in `steps` DDIM steps on evenly spaced timesteps t = τ_S > … > τ_1 > 0:
+ * x̂_0 = D(x_τ, τ), ε̂ = (x_τ − √ᾱ_τ x̂_0)/√(1−ᾱ_τ), x_τ' = √ᾱ_τ' x̂_0 + √(1−ᾱ_τ') ε̂. One step is
+ * the one-shot posterior-mean estimate; more steps land on the data rather than between its modes.
+ */
+export function reverseDiffusion(
+  xt: tf.Tensor2D, t: number, denoiser: tf.LayersModel, schedule: NoiseSchedule, embeddingDim: number, prior: FeaturePrior, steps = 1,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const S = Math.max(1, Math.min(steps, t));
+    const taus = Array.from({ length: S }, (_, i) => Math.round((t * (S - i)) / S));
+    let x = xt;
+    let x0hat = xt;
+    for (let i = 0; i < S; i++) {
+      const tau = taus[i];
+      x0hat = denoise(denoiser, x, tf.fill([x.shape[0]], tau, 'float32') as tf.Tensor1D, schedule, embeddingDim, prior);
+      if (i === S - 1) break;
+      const next = taus[i + 1];
+      const ab = schedule.alphaBar[tau];
+      const abNext = schedule.alphaBar[next];
+      const epsHat = tf.div(tf.sub(x, tf.mul(x0hat, Math.sqrt(ab))), Math.sqrt(1 - ab));
+      x = tf.add(tf.mul(x0hat, Math.sqrt(abNext)), tf.mul(epsHat, Math.sqrt(1 - abNext))) as tf.Tensor2D;
+    }
+    return x0hat;
+  });
 }
 
 /** Forward noising to step t (DDPM eq. 4): x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε with the given ε. */
@@ -31,15 +63,14 @@ export function noiseFeatures(x0: tf.Tensor2D, t: number, schedule: NoiseSchedul
  * the tiled batch is x[n] with draw k. Returns [K, N, d].
  */
 export function purify(x: tf.Tensor2D, denoiser: tf.LayersModel, schedule: NoiseSchedule, opts: PurifyOptions): tf.Tensor3D {
-  const { timestep, eot, seed, embeddingDim } = opts;
+  const { timestep, eot, seed, embeddingDim, prior } = opts;
   if (!Number.isInteger(eot) || eot < 1) throw new Error(`purify: eot = ${eot} must be an integer ≥ 1`);
   const [n, d] = x.shape;
   return tf.tidy(() => {
     const tiled = tf.tile(x, [eot, 1]) as tf.Tensor2D;
     const noise = tf.randomNormal([eot * n, d], 0, 1, 'float32', seed) as tf.Tensor2D;
     const xt = noiseFeatures(tiled, timestep, schedule, noise);
-    const t = tf.fill([eot * n], timestep, 'float32') as tf.Tensor1D;
-    const x0hat = denoise(denoiser, xt, t, schedule.steps, embeddingDim);
+    const x0hat = reverseDiffusion(xt, timestep, denoiser, schedule, embeddingDim, prior, opts.reverseSteps);
     return tf.reshape(x0hat, [eot, n, d]) as tf.Tensor3D;
   });
 }

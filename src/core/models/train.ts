@@ -68,7 +68,12 @@ export async function trainClassifier(
   data: TrainData,
   cfg: TrainConfig,
   seed: number,
-  opts: { signal?: AbortSignal; onEpoch?: (epoch: number, h: TrainHistory) => void } = {},
+  opts: {
+    signal?: AbortSignal;
+    onEpoch?: (epoch: number, h: TrainHistory) => void;
+    /** Std of Gaussian noise added to each training input (data augmentation); 0 = none. */
+    inputNoise?: number;
+  } = {},
 ): Promise<TrainHistory> {
   const { xTrain, yTrain, xVal, yVal } = data;
   const n = xTrain.shape[0];
@@ -78,6 +83,8 @@ export async function trainClassifier(
   const numClasses = numClassesOf(model);
   const batchSize = Math.min(cfg.batchSize, n);
   const rng = createRandom(seed, 'classifier/shuffle');
+  const noiseRng = createRandom(seed, 'classifier/input-noise');
+  const inputNoise = opts.inputNoise ?? 0;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = tf.train.adam(cfg.learningRate);
   const yTrainOneHot = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(yTrain, 'int32'), numClasses), 'float32')) as tf.Tensor2D;
@@ -99,9 +106,12 @@ export async function trainClassifier(
       let sum: tf.Scalar = tf.scalar(0);
       for (let start = 0; start < n; start += batchSize) {
         const size = Math.min(batchSize, n - start);
+        const noiseSeed = inputNoise > 0 ? noiseRng.seed() : 0;
         const batchLoss = optimizer.minimize(() => {
           const idx = tf.slice(order, start, size);
-          const logits = model.apply(tf.gather(xTrain, idx), { training: true }) as tf.Tensor2D;
+          let xb = tf.gather(xTrain, idx);
+          if (inputNoise > 0) xb = tf.add(xb, tf.randomNormal(xb.shape, 0, inputNoise, 'float32', noiseSeed));
+          const logits = model.apply(xb, { training: true }) as tf.Tensor2D;
           return tf.losses.softmaxCrossEntropy(tf.gather(yTrainOneHot, idx), logits) as tf.Scalar;
         }, true, vars) as tf.Scalar;
         const next = tf.tidy(() => tf.add(sum, tf.mul(batchLoss, size)) as tf.Scalar);

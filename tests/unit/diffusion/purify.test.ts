@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../../src/core/config';
 import { buildDenoiser, denoise } from '../../../src/core/diffusion/denoiser';
-import { defendedLogits, defendedProbabilities, noiseFeatures, purify } from '../../../src/core/diffusion/purify';
+import { defendedLogits, defendedProbabilities, noiseFeatures, purify, reverseDiffusion } from '../../../src/core/diffusion/purify';
 import { linearSchedule } from '../../../src/core/diffusion/schedule';
 import { buildFeatureCnn } from '../../../src/core/models/featureCnn';
 
@@ -47,7 +47,8 @@ describe('noiseFeatures', () => {
 
 describe('purify and the defended model', () => {
   const cfg = { ...defaultConfig().diffusion, hidden: 16, embedding: 8 };
-  const opts = { timestep: 41, eot: 4, seed: 123, embeddingDim: 8 };
+  const prior = { mean: new Float32Array([0.3, 0.25, 0.2, 0.3, 0.35]), sigma: 0.25 };
+  const opts = { timestep: 41, eot: 4, seed: 123, embeddingDim: 8, prior };
   // Built once the backend is ready (the setup file's beforeAll runs first).
   let denoiser: tf.LayersModel;
   let classifier: tf.LayersModel;
@@ -66,7 +67,7 @@ describe('purify and the defended model', () => {
       const noise = tf.randomNormal([12, 5], 0, 1, 'float32', 123) as tf.Tensor2D;
       const draws = [0, 1, 2, 3].map((k) => {
         const xt = noiseFeatures(x, 41, schedule, tf.slice(noise, [k * 3, 0], [3, 5]));
-        return denoise(denoiser, xt, tf.fill([3], 41) as tf.Tensor1D, 100, 8);
+        return denoise(denoiser, xt, tf.fill([3], 41) as tf.Tensor1D, schedule, 8, prior);
       });
       return tf.stack(draws);
     });
@@ -125,5 +126,45 @@ describe('purify and the defended model', () => {
     expect(values[1]).toBeCloseTo((f(h) - f(-h)) / (2 * h), 2);
     g.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('reverseDiffusion: one step is denoise; S steps follow DDIM (σ = 0) on evenly spaced τ', () => {
+    const before = tf.memory().numTensors;
+    const [oneStep, direct, threeSteps, manual] = tf.tidy(() => {
+      const xt = noiseFeatures(x, 41, schedule, tf.randomNormal([3, 5], 0, 1, 'float32', 9) as tf.Tensor2D);
+      const d = (xs: tf.Tensor2D, tau: number) => denoise(denoiser, xs, tf.fill([3], tau) as tf.Tensor1D, schedule, 8, prior);
+      // τ = 41, 27, 14 (round(41·(3−i)/3)); x_τ' = √ᾱ_τ' x̂_0 + √(1−ᾱ_τ') ε̂.
+      let xs = xt;
+      let x0 = xt;
+      const taus = [41, 27, 14];
+      taus.forEach((tau, i) => {
+        x0 = d(xs, tau);
+        if (i < 2) {
+          const ab = schedule.alphaBar[tau];
+          const abNext = schedule.alphaBar[taus[i + 1]];
+          const eps = tf.div(tf.sub(xs, tf.mul(x0, Math.sqrt(ab))), Math.sqrt(1 - ab));
+          xs = tf.add(tf.mul(x0, Math.sqrt(abNext)), tf.mul(eps, Math.sqrt(1 - abNext)));
+        }
+      });
+      return [reverseDiffusion(xt, 41, denoiser, schedule, 8, prior, 1), d(xt, 41), reverseDiffusion(xt, 41, denoiser, schedule, 8, prior, 3), x0];
+    });
+    expect(Array.from(oneStep.dataSync())).toEqual(Array.from(direct.dataSync()));
+    const m = manual.dataSync();
+    threeSteps.dataSync().forEach((v, i) => expect(v).toBeCloseTo(m[i], 5));
+    expect(Array.from(threeSteps.dataSync())).not.toEqual(Array.from(oneStep.dataSync()));
+    tf.dispose([oneStep, direct, threeSteps, manual]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('the preconditioning makes even an untrained denoiser nearly the identity at t = 1', () => {
+    const [gap, raw] = tf.tidy(() => {
+      const out = denoise(denoiser, x, tf.fill([3], 1) as tf.Tensor1D, schedule, 8, prior);
+      // c_skip(1) = √ᾱσ²/(ᾱσ² + 1 − ᾱ) ≈ 1, c_out(1) = σ√(1−ᾱ)/√v ≈ 0.0025 for σ = 0.25.
+      const rawOut = denoiser.predict(tf.ones([3, 13])) as tf.Tensor2D;
+      return [tf.max(tf.abs(tf.sub(out, x))).dataSync()[0], tf.max(tf.abs(rawOut)).dataSync()[0]];
+    });
+    expect(gap).toBeLessThan(0.01);
+    // Without the preconditioning the output would be the raw MLP's, far from x.
+    expect(raw).toBeGreaterThan(0.01);
   });
 });

@@ -1,0 +1,68 @@
+/** `lab run` flags (DESIGN.md's contract) → a LabConfig patch. */
+import { parseArgs } from 'node:util';
+import {
+  defaultConfig, digitsDefaults, mergeConfig, validateConfig, type BackendName, type DeepPartial, type LabConfig,
+} from '../core/config';
+
+export interface RunArgs {
+  config: LabConfig;
+  out: string;
+  dump: boolean;
+  quiet: boolean;
+}
+
+export const RUN_USAGE = `usage: npm run lab -- run [options]
+  --dataset mri-demo|digits|PATH   data set (default mri-demo); PATH = root/<class>/* images
+  --rank N          NMF rank (15)             --top M|auto   components kept (auto: p < 0.05, ≥ 4)
+  --timestep T      purification step (41)    --eot K        purification draws (8)
+  --eps E           L∞ budget (0.1)           --attacks a,b  attack list (apgd-ce,square)
+  --threat feature|image                      --seed S       seed for everything random (0)
+  --backend wasm|cpu|webgpu                   --out DIR      output folder (runs/<dataset>-seed<S>)
+  --dump            also write .npy arrays into DIR/arrays/
+  --difficulty D    mri-demo lesion difficulty in [0,1] (0.5)
+  --count N         mri-demo images (2200)    --image-size S  side of the square images (128)
+  --nmf-iter N      NMF iterations (200)      --no-image-cnn  skip the image CNN reference row
+  --reverse-steps N denoiser steps from t back to 0 (10; 1 = the papers' one-shot)
+  --quiet           no progress bars`;
+
+function num(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`--${name} ${v}: not a number`);
+  return n;
+}
+
+export function parseRunArgs(argv: string[]): RunArgs {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      dataset: { type: 'string' }, rank: { type: 'string' }, top: { type: 'string' }, timestep: { type: 'string' },
+      eot: { type: 'string' }, eps: { type: 'string' }, attacks: { type: 'string' }, threat: { type: 'string' },
+      seed: { type: 'string' }, backend: { type: 'string' }, out: { type: 'string' }, dump: { type: 'boolean' },
+      difficulty: { type: 'string' }, count: { type: 'string' }, 'image-size': { type: 'string' },
+      'nmf-iter': { type: 'string' }, 'no-image-cnn': { type: 'boolean' }, quiet: { type: 'boolean' },
+      'reverse-steps': { type: 'string' },
+    },
+  });
+  const dataset = values.dataset ?? 'mri-demo';
+  const base = dataset === 'digits' ? mergeConfig(defaultConfig(), digitsDefaults()) : defaultConfig();
+  const top = values.top === undefined ? undefined : values.top === 'auto' ? 'auto' : num('top', values.top);
+  const patch: DeepPartial<LabConfig> = {
+    seed: num('seed', values.seed),
+    backend: values.backend as BackendName | undefined,
+    data: { dataset, difficulty: num('difficulty', values.difficulty), count: num('count', values.count), imageSize: num('image-size', values['image-size']) },
+    nmf: { rank: num('rank', values.rank), maxIter: num('nmf-iter', values['nmf-iter']) },
+    select: { top },
+    imageCnn: values['no-image-cnn'] ? { enabled: false } : {},
+    diffusion: { timestep: num('timestep', values.timestep), eot: num('eot', values.eot), reverseSteps: num('reverse-steps', values['reverse-steps']) },
+    attack: {
+      eps: num('eps', values.eps),
+      attacks: values.attacks?.split(',').map((s) => s.trim()).filter(Boolean),
+      threat: values.threat as 'feature' | 'image' | undefined,
+    },
+  };
+  const config = validateConfig(mergeConfig(base, patch));
+  const name = dataset === 'mri-demo' || dataset === 'digits' ? dataset : 'folder';
+  return { config, out: values.out ?? `runs/${name}-seed${config.seed}`, dump: values.dump ?? false, quiet: values.quiet ?? false };
+}

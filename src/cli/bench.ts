@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench [-- --json] [--quick]`: seconds per NMF iteration at the paper's scale, the
+ * paper-scale mri-demo run stage by stage (like the paper's CPU/GPU table), the cost of a
+ * timestep change, and peak memory. Never part of `npm test`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseArgs } from 'node:util';
+import { initBackend, type BackendInfo } from '../core/backend';
+import { defaultConfig, mergeConfig, type LabConfig } from '../core/config';
+import { factorize } from '../core/nmf/factorize';
+import { Pipeline } from '../core/pipeline/run';
+import { buildReport } from '../core/pipeline/report';
+import { nodeWasmPaths } from './wasmPaths';
+import { loadDataset } from './datasets';
+import { metricTable, timingTable } from './output';
+import { sklearnNmfSecondsPerIteration } from './sklearnBench';
+
+/** Seconds per KL iteration on a pixels × images matrix (after warm-up iterations). */
+async function nmfSecondsPerIteration(V: tf.Tensor2D, rank: number, iterations: number): Promise<number> {
+  const warm = await factorize(V, { rank, loss: 'kl', init: 'random', maxIter: 2, tol: 0, seed: 1 });
+  warm.W.dispose();
+  warm.H.dispose();
+  const t0 = performance.now();
+  const r = await factorize(V, { rank, loss: 'kl', init: 'random', maxIter: iterations, tol: 0, seed: 1 });
+  await r.W.data();
+  const seconds = (performance.now() - t0) / 1000 / r.iterations;
+  r.W.dispose();
+  r.H.dispose();
+  return seconds;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, backend: { type: 'string' } } });
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const backend: BackendInfo = await initBackend((values.backend ?? 'wasm') as 'wasm', { wasmPaths: nodeWasmPaths() });
+  const quick = values.quick ?? false;
+  const pixels = 128 * 128;
+  const images = quick ? 400 : 2200;
+  const iters = quick ? 3 : 10;
+  log(`backend ${backend.name}; NMF timing on a ${pixels} × ${images} matrix, rank 15, ${iters} iterations…`);
+  const V = tf.randomUniform([pixels, images], 0, 1, 'float32', 7) as tf.Tensor2D;
+  const nmfSeconds = await nmfSecondsPerIteration(V, 15, iters);
+  V.dispose();
+  const sklearn = quick ? null : sklearnNmfSecondsPerIteration(pixels, images, 15, 5);
+
+  const config: LabConfig = mergeConfig(defaultConfig(), quick ? { data: { count: 200 }, nmf: { maxIter: 20 } } : {});
+  log(`paper-scale run: mri-demo, ${config.data.count} images, rank ${config.nmf.rank}, t=${config.diffusion.timestep}, K=${config.diffusion.eot}…`);
+  const pipeline = new Pipeline(loadDataset, backend);
+  const t0 = performance.now();
+  const first = await pipeline.run(config);
+  const endToEnd = (performance.now() - t0) / 1000;
+  const report = buildReport(first);
+  const tensorsAfterFirst = tf.memory().numTensors;
+  const t1 = performance.now();
+  const rescored = await pipeline.run(mergeConfig(config, { diffusion: { timestep: config.diffusion.timestep === 41 ? 30 : 41 } }));
+  const rescore = (performance.now() - t1) / 1000;
+  const tensorsAfterRescore = tf.memory().numTensors;
+  pipeline.dispose();
+  const peakRssMB = process.resourceUsage().maxRSS / 1024;
+
+  const out = [
+    `NMF (KL, multiplicative updates) ${pixels} × ${images}, rank 15: ${nmfSeconds.toFixed(3)} s/iteration (${backend.name})` +
+      (sklearn !== null ? `; scikit-learn: ${sklearn.toFixed(3)} s/iteration (×${(sklearn / nmfSeconds).toFixed(2)})` : '; scikit-learn: not available'),
+    `NMF in the run: ${report.nmf.iterations} iterations on ${pixels} × ${first.dataset.train.count}`,
+    '',
+    timingTable(report.timings),
+    `end to end (clean scenarios): ${endToEnd.toFixed(2)} s`,
+    `timestep change re-score: ${rescore.toFixed(3)} s (reused: ${rescored.reused.join(', ')})`,
+    `peak resident memory: ${peakRssMB.toFixed(0)} MB; tensors after run ${tensorsAfterFirst}, after re-score ${tensorsAfterRescore}`,
+    '',
+    metricTable(report),
+  ];
+  console.log(out.join('\n'));
+  if (values.json) {
+    console.log(JSON.stringify({
+      backend: backend.name, nmfSecondsPerIteration: nmfSeconds, nmfShape: [pixels, images], sklearnNmfSecondsPerIteration: sklearn,
+      endToEndSeconds: endToEnd, timestepRescoreSeconds: rescore, peakRssMB, stages: report.timings, quick,
+    }));
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,102 @@
+/**
+ * report.json: the contract outside tools read (DESIGN.md). camelCase keys; numbers that are
+ * undefined for the data (e.g. ROC-AUC with one class present) are written as null.
+ */
+import type { LabConfig } from '../config';
+import type { BackendInfo } from '../backend';
+import type { ComponentStats, Metrics, SkippedFile } from '../types';
+import type { TrainHistory } from '../models/train';
+import type { PipelineResult } from './run';
+import type { StageName } from './progress';
+
+export const REPORT_VERSION = 1;
+
+export interface ScenarioReport {
+  /** Which model scored it and how; robust scenarios add the attack settings (issue 3). */
+  model: string;
+  purified: boolean;
+  timestep?: number;
+  eot?: number;
+  reverseSteps?: number;
+  metrics: Metrics;
+}
+
+export interface LabReport {
+  version: number;
+  config: LabConfig;
+  backend: BackendInfo;
+  dataset: {
+    name: string;
+    classNames: string[];
+    imageSize: number;
+    splitSource: 'stratified' | 'folders';
+    /** Images per class per split. */
+    counts: Record<'train' | 'val' | 'test', Record<string, number>>;
+    skipped: SkippedFile[];
+  };
+  nmf: { rank: number; objective: string; loss: number[]; iterations: number; converged: boolean };
+  selection: { components: ComponentStats[]; selected: number[] };
+  classifier: { kind: 'nmf' | 'hybrid'; inputDim: number; history: TrainHistory };
+  imageCnn: { history: TrainHistory } | null;
+  denoiser: { loss: number[]; steps: number; timestep: number; alphaBar: number; meanNoisedError: number; meanDenoisedError: number };
+  scenarios: Record<string, ScenarioReport>;
+  timings: Partial<Record<StageName, number>>;
+  reused: StageName[];
+}
+
+function countsPerClass(labels: Int32Array, classNames: string[]): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(classNames.map((c) => [c, 0]));
+  for (const l of labels) out[classNames[l]] += 1;
+  return out;
+}
+
+export function buildReport(r: PipelineResult): LabReport {
+  const { dataset: d, config, evaluation: e } = r;
+  const t = config.diffusion.timestep;
+  const scenarios: Record<string, ScenarioReport> = {
+    cleanBaseline: { model: r.classifier.kind === 'hybrid' ? 'hybridCnn' : 'featureCnn', purified: false, metrics: e.cleanBaseline.metrics },
+    cleanDefended: {
+      model: r.classifier.kind === 'hybrid' ? 'hybridCnn' : 'featureCnn', purified: true, timestep: t, eot: config.diffusion.eot,
+      reverseSteps: config.diffusion.reverseSteps,
+      metrics: e.cleanDefended.metrics,
+    },
+  };
+  if (e.imageCnn) scenarios.imageCnn = { model: 'imageCnn', purified: false, metrics: e.imageCnn.metrics };
+  return {
+    version: REPORT_VERSION,
+    config,
+    backend: r.backend,
+    dataset: {
+      name: d.name,
+      classNames: d.classNames,
+      imageSize: d.size,
+      splitSource: d.splitSource,
+      counts: {
+        train: countsPerClass(d.train.labels, d.classNames),
+        val: countsPerClass(d.val.labels, d.classNames),
+        test: countsPerClass(d.test.labels, d.classNames),
+      },
+      skipped: d.skipped,
+    },
+    nmf: { rank: config.nmf.rank, objective: config.nmf.loss, loss: r.nmf.loss, iterations: r.nmf.iterations, converged: r.nmf.converged },
+    selection: { components: r.selection.stats, selected: r.selection.selected },
+    classifier: { kind: r.classifier.kind, inputDim: r.classifier.inputs.train.shape[1], history: r.classifier.history },
+    imageCnn: r.imageCnn ? { history: r.imageCnn.history } : null,
+    denoiser: {
+      loss: r.denoiser.loss,
+      steps: config.diffusion.steps,
+      timestep: t,
+      alphaBar: r.denoiser.schedule.alphaBar[t],
+      meanNoisedError: e.quality.meanNoisedError,
+      meanDenoisedError: e.quality.meanDenoisedError,
+    },
+    scenarios,
+    timings: r.timings,
+    reused: r.reused,
+  };
+}
+
+/** JSON with NaN/±Infinity as null (JSON has no such numbers) and two-space indentation. */
+export function reportToJson(report: LabReport): string {
+  return JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+}

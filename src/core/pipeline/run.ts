@@ -1,0 +1,137 @@
+/**
+ * The pipeline runner: runs the stages in order, each behind the stage cache, with timings,
+ * progress and cancellation. Hosts (CLI, worker, tests) inject how data is loaded.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DataConfig, LabConfig } from '../config';
+import { validateConfig } from '../config';
+import { deriveSeed } from '../random';
+import type { BackendInfo } from '../backend';
+import type { ComponentStats, Dataset, ProgressFn } from '../types';
+import type { TrainHistory } from '../models/train';
+import { predictLogits } from '../models/train';
+import { StageCache, hashKey } from './cache';
+import { stageProgress, throwIfAborted, type ProgressListener, type StageName } from './progress';
+import {
+  SPLITS, classifierInputs, classifyStage, denoiserStage, imageCnnStage, imageMatrix, nmfStage, projectStage, selectStage,
+  type ClassifierOutput, type DenoiserOutput, type NmfOutput, type Splits,
+} from './stages';
+import { evaluateClean, type CleanEvaluation } from './evaluate';
+
+export type DataLoader = (data: DataConfig, seed: number, progress: ProgressFn, signal?: AbortSignal) => Promise<Dataset>;
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+}
+
+export interface PipelineResult {
+  config: LabConfig;
+  backend: BackendInfo;
+  dataset: Dataset;
+  nmf: NmfOutput;
+  /** L2-normalized activations, images × rank, before selection. */
+  activations: Splits<tf.Tensor2D>;
+  selection: { stats: ComponentStats[]; selected: number[] };
+  imageCnn: { model: tf.LayersModel; history: TrainHistory } | null;
+  classifier: ClassifierOutput;
+  denoiser: DenoiserOutput;
+  evaluation: CleanEvaluation;
+  /** Seconds spent computing each stage in this run (0 when reused). */
+  timings: Partial<Record<StageName, number>>;
+  /** Stages whose output came from the cache. */
+  reused: StageName[];
+}
+
+function disposeSplits(s: Splits<tf.Tensor2D>): void {
+  for (const k of SPLITS) s[k].dispose();
+}
+
+export class Pipeline {
+  readonly cache = new StageCache();
+
+  constructor(private readonly loadData: DataLoader, private readonly backend: BackendInfo) {}
+
+  async run(config: LabConfig, opts: RunOptions = {}): Promise<PipelineResult> {
+    validateConfig(config);
+    const { signal, onProgress } = opts;
+    const timings: Partial<Record<StageName, number>> = {};
+    const reused: StageName[] = [];
+    const seedFor = (stage: string) => deriveSeed(config.seed, stage) & 0x7fffffff;
+
+    const stage = async <T>(name: StageName, key: string, compute: (progress: ProgressFn) => Promise<T>, dispose?: (v: T) => void): Promise<T> => {
+      throwIfAborted(signal);
+      const hit = this.cache.get<T>(name, key);
+      if (hit !== undefined) {
+        reused.push(name);
+        timings[name] = 0;
+        return hit;
+      }
+      // A stage about to be recomputed frees its old output first (bounded memory).
+      this.cache.evict(name);
+      const t0 = performance.now();
+      const value = await compute(stageProgress(name, onProgress));
+      timings[name] = (performance.now() - t0) / 1000;
+      return this.cache.set(name, key, value, dispose);
+    };
+
+    const loadKey = hashKey({ data: config.data, seed: config.seed });
+    const dataset = await stage('load', loadKey, (p) => this.loadData(config.data, seedFor('load'), p, signal));
+    const numClasses = dataset.classNames.length;
+    const ctx = (progress: ProgressFn) => ({ signal, progress });
+
+    const { rank, loss, init, maxIter, tol, projectIter } = config.nmf;
+    const nmfKey = hashKey({ loadKey, rank, loss, init, maxIter, tol });
+    const nmf = await stage('nmf', nmfKey, (p) => nmfStage(dataset, config.nmf, seedFor('nmf'), ctx(p)), (v) => {
+      v.W.dispose();
+      v.H.dispose();
+    });
+
+    const projectKey = hashKey({ nmfKey, projectIter });
+    const activations = await stage('project', projectKey, (p) => projectStage(dataset, nmf, config.nmf, ctx(p)), disposeSplits);
+
+    const selectKey = hashKey({ projectKey, select: config.select });
+    const selection = await stage('select', selectKey, async () => selectStage(activations.train, dataset.train.labels, numClasses, config.select));
+
+    const kind = config.classifier.features === 'auto' ? (numClasses > 2 ? 'hybrid' : 'nmf') : config.classifier.features;
+    const wantImageCnn = config.imageCnn.enabled || kind === 'hybrid';
+    const imageCnnKey = hashKey({ loadKey, imageCnn: config.imageCnn });
+    const imageCnn = wantImageCnn
+      ? await stage('imageCnn', imageCnnKey, (p) => imageCnnStage(dataset, config.imageCnn, seedFor('imageCnn'), ctx(p)), (v) => v.model.dispose())
+      : null;
+    if (!imageCnn) this.cache.evict('imageCnn');
+
+    const classifyKey = hashKey({ selectKey, kind, imageCnnKey: kind === 'hybrid' ? imageCnnKey : null, classifier: config.classifier });
+    const classifier = await stage('classify', classifyKey, (p) => {
+      const inputs = classifierInputs(activations, selection.selected, dataset, kind === 'hybrid' ? imageCnn!.model : null);
+      return classifyStage(inputs, kind, dataset, config.classifier, seedFor('classify'), ctx(p)).catch((err) => {
+        disposeSplits(inputs);
+        throw err;
+      });
+    }, (v) => {
+      v.model.dispose();
+      disposeSplits(v.inputs);
+    });
+
+    const { timestep, eot, reverseSteps, ...training } = config.diffusion;
+    const denoiserKey = hashKey({ classifyKey, training });
+    const denoiser = await stage('denoiser', denoiserKey, (p) => denoiserStage(classifier.inputs.train, config.diffusion, seedFor('denoiser'), ctx(p)), (v) => v.model.dispose());
+
+    const evaluateKey = hashKey({ denoiserKey, imageCnnKey: imageCnn ? imageCnnKey : null, timestep, eot, reverseSteps });
+    const evaluation = await stage('evaluate', evaluateKey, async (p) => {
+      const imageProbs = imageCnn
+        ? () => tf.tidy(() => tf.softmax(predictLogits(imageCnn.model, imageMatrix(dataset.test, dataset.size))) as tf.Tensor2D)
+        : undefined;
+      const r = await evaluateClean(classifier, denoiser, dataset.test.labels, numClasses, config.diffusion, seedFor('evaluate'), imageProbs);
+      p(1, 1);
+      return r;
+    });
+
+    return { config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, timings, reused };
+  }
+
+  /** Frees every cached tensor and model. */
+  dispose(): void {
+    this.cache.clear();
+  }
+}

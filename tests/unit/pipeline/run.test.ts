@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultConfig, mergeConfig, type DeepPartial, type LabConfig } from '../../../src/core/config';
+import { Pipeline } from '../../../src/core/pipeline/run';
+import { buildReport, type LabReport } from '../../../src/core/pipeline/report';
+import { loadDataset } from '../../../src/cli/datasets';
+
+const backend = { name: 'wasm' as const, reason: 'test' };
+
+/** A small but real mri-demo run: every stage, minutes of CPU cut to seconds. */
+function smallMri(patch: DeepPartial<LabConfig> = {}): LabConfig {
+  return mergeConfig(mergeConfig(defaultConfig(), {
+    seed: 3,
+    data: { count: 240, imageSize: 64, difficulty: 0.3 },
+    nmf: { rank: 8, maxIter: 60, projectIter: 60 },
+    select: { top: 'auto', minSelected: 4 },
+    classifier: { epochs: 60, patience: 15, batchSize: 32 },
+    imageCnn: { enabled: false },
+    diffusion: { epochs: 60, hidden: 64, batchSize: 64 },
+  }), patch);
+}
+
+function withoutTimings(r: LabReport): unknown {
+  const { timings: _t, ...rest } = r;
+  return rest;
+}
+
+describe('pipeline on a small mri-demo', () => {
+  const pipeline = new Pipeline(loadDataset, backend);
+  let first: LabReport;
+  let tensorsBefore = 0;
+  afterAll(() => pipeline.dispose());
+
+  it('runs every stage and beats chance by a clear margin', async () => {
+    tensorsBefore = tf.memory().numTensors;
+    const stages: string[] = [];
+    const result = await pipeline.run(smallMri(), { onProgress: (e) => { if (!stages.includes(e.stage)) stages.push(e.stage); } });
+    first = buildReport(result);
+    expect(stages).toEqual(expect.arrayContaining(['load', 'nmf', 'project', 'classify', 'denoiser', 'evaluate']));
+    expect(first.nmf.loss.length).toBe(first.nmf.iterations);
+    expect(first.selection.components).toHaveLength(8);
+    expect(first.selection.selected.length).toBeGreaterThanOrEqual(4);
+    // Balanced binary test split: chance is 0.5.
+    expect(first.scenarios.cleanBaseline.metrics.accuracy).toBeGreaterThan(0.7);
+    expect(first.scenarios.cleanDefended.metrics.accuracy).toBeGreaterThan(0.65);
+    expect(first.denoiser.meanDenoisedError).toBeLessThan(first.denoiser.meanNoisedError);
+    const counts = first.dataset.counts;
+    const total = ['train', 'val', 'test'].reduce((s, k) => s + counts[k as 'train'].normal + counts[k as 'train'].tumor, 0);
+    expect(total).toBe(240);
+  });
+
+  it('a timestep change re-runs only evaluation', async () => {
+    const r = await pipeline.run(smallMri({ diffusion: { timestep: 20 } }));
+    expect(r.reused).toEqual(['load', 'nmf', 'project', 'select', 'classify', 'denoiser']);
+    expect(r.timings.evaluate).toBeGreaterThan(0);
+    const report = buildReport(r);
+    expect(report.scenarios.cleanBaseline.metrics).toEqual(first.scenarios.cleanBaseline.metrics);
+    expect(report.denoiser.timestep).toBe(20);
+  });
+
+  it('the same seed on a fresh pipeline gives an identical report (timings aside)', async () => {
+    const other = new Pipeline(loadDataset, backend);
+    const again = buildReport(await other.run(smallMri()));
+    other.dispose();
+    expect(withoutTimings({ ...again, reused: first.reused })).toEqual(withoutTimings(first));
+  });
+
+  it('leaks no tensors once disposed', () => {
+    pipeline.dispose();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+});
