@@ -19,7 +19,7 @@ export const RUN_USAGE = `usage: npm run lab -- run [options]
   --threat feature|image                      --seed S       seed for everything random (0)
   --backend wasm|cpu|webgpu                   --out DIR      output folder (runs/<dataset>-seed<S>)
   --dump            also write .npy arrays into DIR/arrays/
-  --difficulty D    mri-demo lesion difficulty in [0,1] (0.5)
+  --difficulty D    mri-demo lesion difficulty in [0,1] (0.15)
   --count N         mri-demo images (2200)    --image-size S  side of the square images (128)
   --nmf-iter N      NMF iterations (200)      --no-image-cnn  skip the image CNN reference row
   --reverse-steps N denoiser steps from t back to 0 (10; 1 = the papers' one-shot)

@@ -1,7 +1,8 @@
 /**
  * A synthetic brain tumor drawn into one T1 slice: an irregular mass (radius perturbed by a few
- * angular harmonics) with a heterogeneous body, a brighter rim and a dark necrotic core, a mildly
- * hypointense edema halo, and mass effect (surrounding tissue pushed radially away from the centre).
+ * angular harmonics) with an enhancing heterogeneous body (hyperintense, as on post-contrast T1),
+ * a brighter rim and a dark necrotic core, a mildly hypointense edema halo, and mass effect
+ * (surrounding tissue pushed radially away from the centre).
  * Intensities are on the [0,1] scale of the shipped slices (white matter ≈ 0.67, gray ≈ 0.5,
  * CSF ≈ 0.2).
  */

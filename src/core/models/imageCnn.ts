@@ -14,8 +14,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageCnnConfig } from '../config';
 import { deriveSeed } from '../random';
 
-/** Working resolution above which the image is average-pooled first (128 → 64 for the MRI data). */
-const MAX_WORKING_SIZE = 64;
+/** Working resolution above which the image is average-pooled first (128 → 32 for the MRI data):
+ * the naive Conv3D kernels of the WASM backend make a 64×64 working size cost ~30 s per epoch. */
+const MAX_WORKING_SIZE = 32;
 
 export function buildImageCnn(size: number, numClasses: number, cfg: ImageCnnConfig, seed: number): tf.LayersModel {
   if (!Number.isInteger(size) || size < 4) throw new Error(`buildImageCnn: size = ${size} must be an integer ≥ 4`);

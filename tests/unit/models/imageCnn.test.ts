@@ -54,11 +54,11 @@ describe('buildImageCnn', () => {
     model.dispose();
   });
 
-  it('stays light at 128×128: pooled to 64 first', () => {
+  it('stays light at 128×128: pooled to 32 first', () => {
     const model = buildImageCnn(128, 2, defaultConfig().imageCnn, 0);
-    expect(model.getLayer('downsample').outputShape).toEqual([null, 1, 64, 64, 1]);
-    // 64 → 32 → 16 after two pools: flatten 16·16·16 = 4096 → 64 embedding units.
-    expect(model.getLayer('embedding').countParams()).toBe(4096 * 64 + 64);
+    expect(model.getLayer('downsample').outputShape).toEqual([null, 1, 32, 32, 1]);
+    // 32 → 16 → 8 after two pools: flatten 8·8·16 = 1024 → 64 embedding units.
+    expect(model.getLayer('embedding').countParams()).toBe(1024 * 64 + 64);
     const logits = tf.tidy(() => (model.predict(tf.zeros([2, 128 * 128])) as tf.Tensor).shape);
     expect(logits).toEqual([2, 2]);
     model.dispose();
