@@ -99,12 +99,6 @@ const MIN_PROBABILITY = 1e-30;
  * one, so cross-entropy on these logits equals the cross-entropy of the EOT-averaged
  * probabilities (the loss an EOT attacker should maximize), not the average of per-draw losses.
  */
-export function defendedLogits(
-  x: tf.Tensor2D,
-  classifier: tf.LayersModel,
-  denoiser: tf.LayersModel,
-  schedule: NoiseSchedule,
-  opts: PurifyOptions,
-): tf.Tensor2D {
-  return tf.tidy(() => tf.log(tf.maximum(defendedProbabilities(x, classifier, denoiser, schedule, opts), MIN_PROBABILITY)) as tf.Tensor2D);
+export function defendedLogits(...args: Parameters<typeof defendedProbabilities>): tf.Tensor2D {
+  return tf.tidy(() => tf.log(tf.maximum(defendedProbabilities(...args), MIN_PROBABILITY)) as tf.Tensor2D);
 }

@@ -25,6 +25,10 @@ export interface RunOptions {
   onProgress?: ProgressListener;
 }
 
+/**
+ * One run's outputs. Its tensors and models belong to the pipeline's cache: they stay valid until a
+ * later run recomputes their stage, or until dispose(); copy what must outlive that.
+ */
 export interface PipelineResult {
   config: LabConfig;
   backend: BackendInfo;
