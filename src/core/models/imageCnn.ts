@@ -3,53 +3,47 @@
  * embedding of the hybrid classifier. Input is flat pixels [S·S] so that every model of the lab
  * takes 2-D batches; output is logits.
  *
- * Convolutions and pooling are the 3-D layers over a [1, S, S, 1] volume (depth 1) with [1, 3, 3]
- * kernels and [1, 2, 2] pools: identical to conv2d/maxPool2d, but trainable on tfjs' WASM backend,
- * which has no Conv2DBackpropFilter kernel (see featureCnn.ts).
- * Each max pool must follow a ReLU: WASM's MaxPoolGrad/MaxPool3DGrad (tfjs 4.22) route the gradient
- * wrongly when a pooling window holds only negative values (measured against the CPU backend and a
- * hand-written argmax routing); on the non-negative ReLU outputs they are exact.
+ * Each 3×3 'same' convolution is im2col + Dense over the [S, S, C] map (see im2col.ts): standard
+ * layers only, trainable and fast on tfjs-backend-wasm, which cannot train tf.layers.conv2d.
+ * Each max pool must follow a ReLU: WASM's MaxPoolGrad (tfjs 4.22) routes the gradient wrongly
+ * when a pooling window holds only negative values (measured against the CPU backend and a
+ * hand-written argmax routing); on the non-negative ReLU outputs it is exact.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageCnnConfig } from '../config';
 import { deriveSeed } from '../random';
+import { sameConv } from './im2col';
 
 /** Working resolution above which the image is average-pooled first (128 → 32 for the MRI data):
- * the naive Conv3D kernels of the WASM backend make a 64×64 working size cost ~30 s per epoch. */
+ * the convolutions' cost grows with the pixel count, and 32×32 keeps an epoch on 1,540 MRI images
+ * at a few seconds on WASM. */
 const MAX_WORKING_SIZE = 32;
 
 export function buildImageCnn(size: number, numClasses: number, cfg: ImageCnnConfig, seed: number): tf.LayersModel {
   if (!Number.isInteger(size) || size < 4) throw new Error(`buildImageCnn: size = ${size} must be an integer ≥ 4`);
   if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`buildImageCnn: numClasses = ${numClasses} must be ≥ 2`);
   const init = (name: string) => tf.initializers.glorotUniform({ seed: deriveSeed(seed, `imageCnn/${name}`) });
-  const model = tf.sequential({ name: 'imageCnn' });
-  model.add(tf.layers.reshape({ inputShape: [size * size], targetShape: [1, size, size, 1] }));
+  const input = tf.input({ shape: [size * size], name: 'pixels' });
+  let x = tf.layers.reshape({ targetShape: [size, size, 1], name: 'image' }).apply(input) as tf.SymbolicTensor;
   let side = size;
   const downsample = side > MAX_WORKING_SIZE ? 2 ** Math.ceil(Math.log2(side / MAX_WORKING_SIZE)) : 1;
   if (downsample > 1) {
-    model.add(tf.layers.averagePooling3d({ poolSize: [1, downsample, downsample], strides: [1, downsample, downsample], name: 'downsample' }));
+    x = tf.layers.averagePooling2d({ poolSize: downsample, strides: downsample, name: 'downsample' }).apply(x) as tf.SymbolicTensor;
     side = Math.floor(side / downsample);
   }
   // Per filter count: conv 3×3 'same' + ReLU, then 2×2 max pooling.
   cfg.filters.forEach((filters, i) => {
-    model.add(tf.layers.conv3d({
-      filters,
-      kernelSize: [1, 3, 3],
-      padding: 'same',
-      activation: 'relu',
-      kernelInitializer: init(`conv${i}`),
-      name: `conv2d_${i}`,
-    }));
+    x = sameConv(x, { filters, kernelSize: [3, 3], activation: 'relu', kernelInitializer: init(`conv${i}`), name: `conv2d_${i}` });
     // Pool only while the map can still be halved; tiny inputs keep their last pixels.
     if (side >= 2) {
-      model.add(tf.layers.maxPooling3d({ poolSize: [1, 2, 2], strides: [1, 2, 2], name: `pool_${i}` }));
+      x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `pool_${i}` }).apply(x) as tf.SymbolicTensor;
       side = Math.floor(side / 2);
     }
   });
-  model.add(tf.layers.flatten());
-  model.add(tf.layers.dense({ units: cfg.dense, activation: 'relu', kernelInitializer: init('embedding'), name: 'embedding' }));
-  model.add(tf.layers.dense({ units: numClasses, kernelInitializer: init('logits'), name: 'logits' }));
-  return model;
+  x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dense({ units: cfg.dense, activation: 'relu', kernelInitializer: init('embedding'), name: 'embedding' }).apply(x) as tf.SymbolicTensor;
+  const logits = tf.layers.dense({ units: numClasses, kernelInitializer: init('logits'), name: 'logits' }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: logits, name: 'imageCnn' });
 }
 
 /**

@@ -35,13 +35,14 @@ describe('buildFeatureCnn', () => {
     expect(m.outputs[0].shape).toEqual([null, 3]);
     // Parameters: conv 3·1·4 + 4, conv 3·4·8 + 8, dense 7·8·16 + 16, logits 16·3 + 3.
     expect(m.countParams()).toBe(16 + 104 + 912 + 51);
-    // A [1, k, 1] kernel over [1, M, 1, 1] is conv1d with 'same' zero padding: check outputs.
+    // The Dense kernel [k·1, 4] over the taps of [M, 1, 1] is conv1d with 'same' zero padding.
     const w = m.getLayer('conv1d_0').getWeights();
-    const kernel = w[0].dataSync(); // [1, 3, 1, 1, 4]
+    expect(w[0].shape).toEqual([3, 4]);
+    const kernel = w[0].dataSync();
     const bias = w[1].dataSync();
     const x = [0.3, -0.2, 0.5, 0.1, 0.9, -0.4, 0.2];
     const sub = tf.model({ inputs: m.inputs, outputs: m.getLayer('conv1d_0').output as tf.SymbolicTensor });
-    const out = tf.tidy(() => (sub.predict(tf.tensor2d([x])) as tf.Tensor).dataSync()); // [1, 1, 7, 1, 4]
+    const out = tf.tidy(() => (sub.predict(tf.tensor2d([x])) as tf.Tensor).dataSync()); // [1, 7, 1, 4]
     for (const pos of [0, 3, 6]) {
       for (let f = 0; f < 4; f++) {
         let acc = bias[f];
