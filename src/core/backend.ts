@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from './config';
+import { patchWasmMatMul } from './wasmMatMul';
 
 export interface BackendInfo {
   name: BackendName;
@@ -47,6 +48,7 @@ async function trySet(name: BackendName, opts: BackendOptions): Promise<boolean>
     if (name === 'wasm' && opts.wasmPaths) setWasmPaths(opts.wasmPaths);
     const ok = await tf.setBackend(name);
     await tf.ready();
+    if (name === 'wasm') patchWasmMatMul();
     // A failed init can silently leave another backend in place.
     return ok && tf.getBackend() === name;
   } catch {
