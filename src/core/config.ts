@@ -16,7 +16,7 @@ export interface DataConfig {
   /** mri-demo: number of images synthesized (half tumor, half normal). */
   count: number;
   /** mri-demo: 0 = large bright lesions at tight sites, 1 = small faint ones anywhere near them;
-   * the default 0.15 puts the clean baseline near the paper's (0.88 measured; paper 0.86). */
+   * the default 0.15 puts the clean baseline near the paper's (0.89 measured; paper 0.86). */
   difficulty: number;
   /** digits: how many of the 10,000 images to use (all by default). */
   limit: number;
