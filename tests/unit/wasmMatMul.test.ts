@@ -39,7 +39,7 @@ describe('WASM matMul with transpose flags (explicit-transpose kernels)', () => 
     ] as [number[], number[], boolean, boolean][]) {
       const a = random(sa, 1);
       const b = random(sb, 2);
-      const got = tf.tidy(() => tf.matMul(tf.tensor(a, sa) as tf.Tensor2D, tf.tensor(b, sb) as tf.Tensor2D, ta, tb).dataSync());
+      const got = tf.tidy(() => tf.matMul(tf.tensor(a, sa) as tf.Tensor, tf.tensor(b, sb) as tf.Tensor, ta, tb).dataSync());
       const want = reference(a, sa, b, sb, ta, tb);
       expect(got.length).toBe(want.length);
       want.forEach((v, i) => expect(got[i]).toBeCloseTo(v, 4));
