@@ -63,7 +63,8 @@ export function normalizeActivations(H: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => normalizeRows(tf.transpose(H)));
 }
 
-function normalizeRows(A: tf.Tensor2D): tf.Tensor2D {
+/** Rows of A (images × features) scaled to unit L2 norm, ε-guarded. */
+export function normalizeRows(A: tf.Tensor2D): tf.Tensor2D {
   return tf.mul(A, tf.rsqrt(tf.maximum(tf.sum(tf.square(A), 1, true), NORM_SQUARED_FLOOR)));
 }
 

@@ -97,7 +97,11 @@ describe('npm run lab -- run', () => {
     // The saved classifier reproduces the clean baseline probabilities from the dumped features.
     const selected = Array.from((await readNpy(join(arrays, 'selected.npy'))).data as Int32Array);
     const model = await loadLayersModel(join(out, 'models/classifier/model.json'));
-    const reproduced = tf.tidy(() => tf.softmax(model.predict(tf.gather(tf.tensor2d(a, [nTest, 6]), selected, 1)) as tf.Tensor2D).dataSync());
+    // Classifier input = the selected columns, L2-normalized again.
+    const reproduced = tf.tidy(() => {
+      const x = tf.gather(tf.tensor2d(a, [nTest, 6]), selected, 1);
+      return tf.softmax(model.predict(tf.div(x, tf.norm(x, 'euclidean', 1, true))) as tf.Tensor2D).dataSync();
+    });
     const p = probs.data as Float32Array;
     reproduced.forEach((v, i) => expect(v).toBeCloseTo(p[i], 5));
     model.dispose();
