@@ -104,10 +104,10 @@ export async function selectStage(
 export async function imageCnnStage(data: Dataset, cfg: ImageCnnConfig, seed: number, ctx: StageContext): Promise<{ model: tf.LayersModel; history: TrainHistory }> {
   const model = buildImageCnn(data.size, data.classNames.length, cfg, seed);
   const xTrain = imageMatrix(data.train, data.size);
-  const val = data.val.count > 0 ? data.val : data.train;
-  const xVal = imageMatrix(val, data.size);
+  // An empty validation split is fine: trainClassifier then stops early on the training loss.
+  const xVal = imageMatrix(data.val, data.size);
   try {
-    const history = await trainClassifier(model, { xTrain, yTrain: data.train.labels, xVal, yVal: val.labels }, cfg, seed, {
+    const history = await trainClassifier(model, { xTrain, yTrain: data.train.labels, xVal, yVal: data.val.labels }, cfg, seed, {
       signal: ctx.signal, onEpoch: (e) => ctx.progress(e + 1, cfg.epochs),
     });
     return { model, history };
@@ -133,6 +133,8 @@ export function classifierInputs(
   const embed = imageCnn ? embeddingModel(imageCnn) : null;
   for (const split of SPLITS) {
     out[split] = tf.tidy(() => {
+      // tf.gather on a 0-row tensor returns a wrong shape on WASM ([1, 0, M, 1]); train comes first.
+      if (data[split].count === 0) return tf.zeros([0, out.train!.shape[1]]) as tf.Tensor2D;
       const nmf = normalizeRows(tf.gather(activations[split], selected, 1) as tf.Tensor2D);
       if (!embed) return nmf;
       const emb = predictLogits(embed, imageMatrix(data[split], data.size));
@@ -148,11 +150,10 @@ export async function classifyStage(
   // The hybrid vector has no neighbour order for a convolution to use: an MLP reads it.
   const build = kind === 'hybrid' ? buildHybridClassifier : buildFeatureCnn;
   const model = build(inputs.train.shape[1], data.classNames.length, cfg, seed);
-  const noVal = data.val.count === 0;
   try {
     const history = await trainClassifier(
       model,
-      { xTrain: inputs.train, yTrain: data.train.labels, xVal: noVal ? inputs.train : inputs.val, yVal: noVal ? data.train.labels : data.val.labels },
+      { xTrain: inputs.train, yTrain: data.train.labels, xVal: inputs.val, yVal: data.val.labels },
       cfg, seed, { signal: ctx.signal, onEpoch: (e) => ctx.progress(e + 1, cfg.epochs), inputNoise: cfg.inputNoise },
     );
     return { model, history, kind, inputs };

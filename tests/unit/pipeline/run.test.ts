@@ -70,3 +70,20 @@ describe('pipeline on a small mri-demo', () => {
     expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
 });
+
+describe('pipeline without a validation split', () => {
+  it('trains with early stopping on the training loss and still scores the test split', async () => {
+    const pipeline = new Pipeline(loadDataset, backend);
+    const report = buildReport(await pipeline.run(smallMri({ data: { count: 120, split: [0.8, 0, 0.2] }, nmf: { maxIter: 30 } })));
+    pipeline.dispose();
+    expect(report.dataset.counts.val).toEqual({ normal: 0, tumor: 0 });
+    expect(report.classifier.history.valLoss).toEqual([]);
+    // Early stopping watched the training loss: it stopped `patience` epochs after the best one.
+    const h = report.classifier.history;
+    expect(h.epochs).toBeLessThan(60);
+    expect(h.epochs).toBe(h.bestEpoch + 15 + 1);
+    // Measured 0.75 on the 24 test images (chance 0.5).
+    expect(report.scenarios.cleanBaseline.metrics.accuracy).toBeGreaterThan(0.6);
+    expect(report.dataset.counts.test.normal + report.dataset.counts.test.tumor).toBe(24);
+  });
+});
