@@ -105,23 +105,24 @@ export class Pipeline {
       : null;
     if (!imageCnn) this.cache.evict('imageCnn');
 
-    const classifyKey = hashKey({ selectKey, kind, imageCnnKey: kind === 'hybrid' ? imageCnnKey : null, classifier: config.classifier });
-    const classifier = await stage('classify', classifyKey, (p) => {
-      const inputs = classifierInputs(activations, selection.selected, dataset, kind === 'hybrid' ? imageCnn!.model : null);
-      return classifyStage(inputs, kind, dataset, config.classifier, seedFor('classify'), ctx(p)).catch((err) => {
-        disposeSplits(inputs);
-        throw err;
-      });
-    }, (v) => {
-      v.model.dispose();
-      disposeSplits(v.inputs);
-    });
+    // The classifier's inputs are a stage of their own: the classifier, the denoiser and the attacks
+    // all read them, and none of those owns them.
+    const featuresKey = hashKey({ selectKey, kind, imageCnnKey: kind === 'hybrid' ? imageCnnKey : null });
+    const inputs = await stage('features', featuresKey, async (p) => {
+      const v = classifierInputs(activations, selection.selected, dataset, kind === 'hybrid' ? imageCnn!.model : null);
+      p(1, 1);
+      return v;
+    }, disposeSplits);
 
     const { timestep, eot, reverseSteps, ...training } = config.diffusion;
-    const denoiserKey = hashKey({ classifyKey, training });
-    const denoiser = await stage('denoiser', denoiserKey, (p) => denoiserStage(classifier.inputs.train, config.diffusion, seedFor('denoiser'), ctx(p)), (v) => v.model.dispose());
+    const denoiserKey = hashKey({ featuresKey, training });
+    const denoiser = await stage('denoiser', denoiserKey, (p) => denoiserStage(inputs.train, config.diffusion, seedFor('denoiser'), ctx(p)), (v) => v.model.dispose());
 
-    const evaluateKey = hashKey({ denoiserKey, imageCnnKey: imageCnn ? imageCnnKey : null, timestep, eot, reverseSteps });
+    const classifyKey = hashKey({ featuresKey, classifier: config.classifier });
+    const classifier = await stage('classify', classifyKey, (p) => classifyStage(inputs, kind, dataset, config.classifier, seedFor('classify'), ctx(p)),
+      (v) => v.model.dispose());
+
+    const evaluateKey = hashKey({ classifyKey, denoiserKey, imageCnnKey: imageCnn ? imageCnnKey : null, timestep, eot, reverseSteps });
     const evaluation = await stage('evaluate', evaluateKey, async (p) => {
       const imageProbs = imageCnn
         ? () => tf.tidy(() => tf.softmax(predictLogits(imageCnn.model, imageMatrix(dataset.test, dataset.size))) as tf.Tensor2D)

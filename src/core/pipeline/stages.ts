@@ -39,7 +39,8 @@ export interface ClassifierOutput {
   history: TrainHistory;
   /** What the classifier reads: selected NNMF features, or the hybrid vector. */
   kind: 'nmf' | 'hybrid';
-  /** Classifier inputs per split (images × features); the purifier works in this space. */
+  /** Classifier inputs per split (images × features); the purifier works in this space. Owned by
+   * the pipeline's features stage, not by this output. */
   inputs: Splits<tf.Tensor2D>;
 }
 

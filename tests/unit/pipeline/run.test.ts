@@ -51,7 +51,7 @@ describe('pipeline on a small mri-demo', () => {
 
   it('a timestep change re-runs only evaluation', async () => {
     const r = await pipeline.run(smallMri({ diffusion: { timestep: 20 } }));
-    expect(r.reused).toEqual(['load', 'nmf', 'project', 'select', 'classify', 'denoiser']);
+    expect(r.reused).toEqual(['load', 'nmf', 'project', 'select', 'features', 'denoiser', 'classify']);
     expect(r.timings.evaluate).toBeGreaterThan(0);
     const report = buildReport(r);
     expect(report.scenarios.cleanBaseline.metrics).toEqual(first.scenarios.cleanBaseline.metrics);
