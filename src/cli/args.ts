@@ -17,6 +17,12 @@ export const RUN_USAGE = `usage: npm run lab -- run [options]
   --timestep T      purification step (41)    --eot K        purification draws (8)
   --eps E           L∞ budget (0.1)           --attacks a,b  attack list (apgd-ce,square)
   --threat feature|image                      --seed S       seed for everything random (0)
+  --version custom|standard|rand  AutoAttack version (custom: the --attacks list)
+  --attack-eot E    EOT draws per gradient on the defended model (8)
+  --attack-limit N  attack only the first N test images (all)
+  --attack-iter N   gradient-attack iterations (reference: 100)  --queries N  Square queries (5000)
+  --no-attack       clean scenarios only      --no-adaptive  skip PGD-EOT on the defended model
+  --pgd-steps N     PGD-EOT steps (200)       --pgd-eot E    PGD-EOT draws (20)
   --backend wasm|cpu|webgpu                   --out DIR      output folder (runs/<dataset>-seed<S>)
   --dump            also write .npy arrays into DIR/arrays/
   --difficulty D    mri-demo lesion difficulty in [0,1] (0.15)
@@ -42,7 +48,9 @@ export function parseRunArgs(argv: string[]): RunArgs {
       seed: { type: 'string' }, backend: { type: 'string' }, out: { type: 'string' }, dump: { type: 'boolean' },
       difficulty: { type: 'string' }, count: { type: 'string' }, 'image-size': { type: 'string' },
       'nmf-iter': { type: 'string' }, 'no-image-cnn': { type: 'boolean' }, quiet: { type: 'boolean' },
-      'reverse-steps': { type: 'string' },
+      'reverse-steps': { type: 'string' }, version: { type: 'string' }, 'attack-eot': { type: 'string' },
+      'attack-limit': { type: 'string' }, 'attack-iter': { type: 'string' }, queries: { type: 'string' },
+      'no-attack': { type: 'boolean' }, 'no-adaptive': { type: 'boolean' }, 'pgd-steps': { type: 'string' }, 'pgd-eot': { type: 'string' },
     },
   });
   const dataset = values.dataset ?? 'mri-demo';
@@ -60,6 +68,15 @@ export function parseRunArgs(argv: string[]): RunArgs {
       eps: num('eps', values.eps),
       attacks: values.attacks?.split(',').map((s) => s.trim()).filter(Boolean),
       threat: values.threat as 'feature' | 'image' | undefined,
+      version: values.version as 'custom' | 'standard' | 'rand' | undefined,
+      eot: num('attack-eot', values['attack-eot']),
+      limit: num('attack-limit', values['attack-limit']),
+      iterations: num('attack-iter', values['attack-iter']),
+      queries: num('queries', values.queries),
+      enabled: values['no-attack'] ? false : undefined,
+      adaptive: {
+        enabled: values['no-adaptive'] ? false : undefined, steps: num('pgd-steps', values['pgd-steps']), eot: num('pgd-eot', values['pgd-eot']),
+      },
     },
   };
   const config = validateConfig(mergeConfig(base, patch));

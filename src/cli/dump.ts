@@ -34,6 +34,13 @@ export async function dumpArrays(r: PipelineResult, dir: string): Promise<string
   const n = d.test.count;
   await put('probs_cleanBaseline.npy', (p) => writeNpy(p, r.evaluation.cleanBaseline.probs, [n, C]));
   await put('probs_cleanDefended.npy', (p) => writeNpy(p, r.evaluation.cleanDefended.probs, [n, C]));
+  if (r.robust) {
+    for (const [name, sc] of [['robustBaseline', r.robust.baseline], ['robustDefended', r.robust.defended]] as const) {
+      const m = sc.traces.length;
+      await put(`probs_${name}.npy`, (p) => writeNpy(p, sc.probs, [m, C]));
+      await put(`adversarial_${name}.npy`, (p) => writeNpy(p, sc.adversarial, [m, sc.inputSize]));
+    }
+  }
   await put('selected.npy', (p) => writeNpy(p, Int32Array.from(r.selection.selected), [r.selection.selected.length]));
   return written;
 }

@@ -5,16 +5,18 @@ import { join, resolve } from 'node:path';
 import { initBackend } from '../core/backend';
 import { ConfigError } from '../core/config';
 import { Pipeline } from '../core/pipeline/run';
-import { buildReport, reportToJson } from '../core/pipeline/report';
+import { buildReport, reportToJson, tracesToJson } from '../core/pipeline/report';
 import { nodeWasmPaths } from './wasmPaths';
 import { loadDataset } from './datasets';
 import { RUN_USAGE, parseRunArgs } from './args';
-import { metricTable, progressPrinter, timingTable } from './output';
+import { attackSummary, metricTable, progressPrinter, timingTable } from './output';
 import { dumpArrays, saveModels } from './dump';
+import { attackCommand } from './attack';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
   run       the whole pipeline on a data set; writes DIR/report.json (see: run --help)
+  attack    AutoAttack on a TF.js Layers model and .npy inputs; prints JSON (see: attack --help)
 `;
 
 async function runCommand(argv: string[]): Promise<void> {
@@ -40,6 +42,7 @@ async function runCommand(argv: string[]): Promise<void> {
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'report.json'), reportToJson(report));
   await saveModels(result, join(out, 'models'));
+  if (result.robust) await writeFile(join(out, 'traces.json'), tracesToJson(result.robust));
   if (args.dump) await dumpArrays(result, join(out, 'arrays'));
 
   const d = report.dataset;
@@ -48,6 +51,8 @@ async function runCommand(argv: string[]): Promise<void> {
   console.log(`NMF rank ${config.nmf.rank} (${config.nmf.loss}), ${report.nmf.iterations} iterations; selected components: ${report.selection.selected.join(', ')}`);
   console.log(`defended: purification at t=${config.diffusion.timestep} of T=${config.diffusion.steps}, EOT K=${config.diffusion.eot}\n`);
   console.log(metricTable(report));
+  const attacks = attackSummary(report);
+  if (attacks) console.log(`\n${attacks}`);
   console.log(`\n${timingTable(report.timings)}`);
   console.log(`\nreport: ${join(out, 'report.json')}${args.dump ? `\narrays: ${join(out, 'arrays')}` : ''}`);
   pipeline.dispose();
@@ -57,6 +62,11 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'run') await runCommand(rest);
+    else if (command === 'attack') {
+      const backend = await initBackend('auto', { wasmPaths: nodeWasmPaths() });
+      if (!rest.includes('--quiet')) process.stderr.write(`backend: ${backend.name}\n`);
+      await attackCommand(rest);
+    }
     else {
       process.stderr.write(command && command !== '--help' ? `unknown command '${command}'\n${USAGE}` : USAGE);
       return command && command !== '--help' ? 2 : 0;
@@ -65,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as Error;
     if (e.name === 'AbortError') process.stderr.write('run cancelled\n');
-    else if (err instanceof ConfigError || e.name === 'DatasetError' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    else if (err instanceof ConfigError || e.name === 'DatasetError' || e.name === 'AttackArgsError' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`error: ${e.message}\n`);
     } else process.stderr.write(`error: ${e.stack ?? e.message}\n`);
     return 1;

@@ -20,6 +20,27 @@ export function metricTable(report: LabReport): string {
   return [head, '-'.repeat(head.length), ...lines].join('\n');
 }
 
+/**
+ * The papers' four-scenario table (clean/robust × baseline/defended) with the attack under the
+ * robust rows: every robust figure names its threat model, attacks, norm, ε and EOT.
+ */
+export function attackSummary(report: LabReport): string {
+  const out: string[] = [];
+  for (const name of ['robustBaseline', 'robustDefended'] as const) {
+    const s = report.scenarios[name];
+    if (!s?.attack) continue;
+    const a = s.attack;
+    const list = a.attacks.map((x) => `${x.name}${x.restarts ? ` r${x.restarts}` : ''}${x.iterations ? ` ${x.iterations}it` : ''}${x.queries ? ` ${x.queries}q` : ''}${x.targets ? ` ${x.targets}t` : ''}`).join(' + ');
+    out.push(`${name}: ${a.threat} threat, ${a.norm} ε=${a.eps}, ${a.version} [${list}], EOT ${a.eot}` +
+      (a.draws ? `, ${a.draws} purification draw(s) per attacked pass, judged by the deployed K=${a.judgeDraws}` : '') + `, ${a.points} test images`);
+    out.push(`  robust accuracy after each attack: ${(s.robustAccuracyAfter ?? []).map((x) => `${x.name} ${x.skipped ? 'skipped' : fmt(x.robustAccuracy)} (${x.seconds.toFixed(1)} s)`).join(', ')}`);
+    if (s.adaptive) out.push(`  adaptive ${s.adaptive.name} (${s.adaptive.steps} steps, EOT ${s.adaptive.eot}): robust accuracy ${fmt(s.adaptive.robustAccuracy)} (${s.adaptive.seconds.toFixed(1)} s)`);
+    for (const note of a.notes) out.push(`  note: ${note}`);
+    for (const flag of s.flags ?? []) out.push(`  check: ${flag}`);
+  }
+  return out.join('\n');
+}
+
 export function timingTable(timings: Record<string, number | undefined>, reused: string[] = []): string {
   const entries = Object.entries(timings);
   const total = entries.reduce((s, [, v]) => s + (v ?? 0), 0);

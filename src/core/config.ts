@@ -88,10 +88,27 @@ export interface DiffusionConfig {
 }
 
 export interface AttackConfig {
+  /** Run the robust scenarios (off: the clean scenarios only). */
+  enabled: boolean;
   eps: number;
   norm: 'Linf' | 'L2';
+  /** AutoAttack version: 'custom' runs `attacks` with the reference's constructor defaults. */
+  version: 'custom' | 'standard' | 'rand';
   attacks: string[];
   threat: ThreatModel;
+  /** EOT draws per gradient (and per Square margin) when the attacked model is the randomized
+   * defended one; 'rand' uses 20 whatever this says. */
+  eot: number;
+  /** Purification draws inside each attacked forward pass; the deployed defense (diffusion.eot
+   * draws) still decides which points count as broken. */
+  draws: number;
+  /** PGD with full gradients through the purifier and EOT (Lee & Kim 2023), run on the defended model beside AutoAttack. */
+  adaptive: { enabled: boolean; steps: number; eot: number };
+  /** Test points attacked, the first `limit` of the test split (0 = all). */
+  limit: number;
+  /** Overrides of the reference's budgets for quick looks (0 = the reference's: APGD 100 iterations, Square 5,000 queries). */
+  iterations: number;
+  queries: number;
 }
 
 export interface LabConfig {
@@ -125,7 +142,10 @@ export function defaultConfig(): LabConfig {
       steps: 1000, betaStart: 1e-4, betaEnd: 0.02, timestep: 41, eot: 8, reverseSteps: 10,
       hidden: 128, embedding: 32, epochs: 200, batchSize: 128, learningRate: 2e-3,
     },
-    attack: { eps: 0.1, norm: 'Linf', attacks: ['apgd-ce', 'square'], threat: 'feature' },
+    attack: {
+      enabled: true, eps: 0.1, norm: 'Linf', version: 'custom', attacks: ['apgd-ce', 'square'], threat: 'feature',
+      eot: 8, draws: 1, adaptive: { enabled: true, steps: 200, eot: 20 }, limit: 0, iterations: 0, queries: 0,
+    },
   };
 }
 
@@ -212,9 +232,20 @@ export function validateConfig(c: LabConfig): LabConfig {
   int(d.epochs, 'diffusion.epochs', 1, 100000);
   int(d.batchSize, 'diffusion.batchSize', 1, 100000);
   num(d.learningRate, 'diffusion.learningRate', 0, 10, true);
-  num(c.attack.eps, 'attack.eps', 0, 1);
+  num(c.attack.eps, 'attack.eps', 0, 1, true);
   if (!['Linf', 'L2'].includes(c.attack.norm)) p.push(`attack.norm = ${c.attack.norm}: must be Linf or L2`);
   if (!['feature', 'image'].includes(c.attack.threat)) p.push(`attack.threat = ${c.attack.threat}: must be feature or image`);
+  if (!['custom', 'standard', 'rand'].includes(c.attack.version)) p.push(`attack.version = ${c.attack.version}: must be custom, standard or rand`);
+  const known = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'square', 'pgd-eot'];
+  for (const a of c.attack.attacks) if (!known.includes(a)) p.push(`attack.attacks: unknown attack '${a}' (known: ${known.join(', ')})`);
+  if (c.attack.version === 'custom' && c.attack.attacks.length === 0) p.push('attack.attacks: the custom version needs at least one attack');
+  int(c.attack.eot, 'attack.eot', 1, 1000);
+  int(c.attack.draws, 'attack.draws', 1, 1000);
+  int(c.attack.adaptive.steps, 'attack.adaptive.steps', 1, 100000);
+  int(c.attack.adaptive.eot, 'attack.adaptive.eot', 1, 1000);
+  int(c.attack.limit, 'attack.limit', 0, 1e9);
+  int(c.attack.iterations, 'attack.iterations', 0, 1e6);
+  int(c.attack.queries, 'attack.queries', 0, 1e7);
   if (p.length) throw new ConfigError(p);
   return c;
 }

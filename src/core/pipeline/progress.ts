@@ -1,7 +1,7 @@
 /** Progress events of the pipeline: which stage, how far, and an ETA from the stage's own pace. */
 
 export type StageName =
-  | 'load' | 'nmf' | 'project' | 'select' | 'imageCnn' | 'features' | 'classify' | 'denoiser' | 'evaluate';
+  | 'load' | 'nmf' | 'project' | 'select' | 'imageCnn' | 'features' | 'classify' | 'denoiser' | 'evaluate' | 'attackBaseline' | 'attackDefended';
 
 export interface ProgressEvent {
   stage: StageName;

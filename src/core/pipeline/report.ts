@@ -8,17 +8,30 @@ import type { ComponentStats, Metrics, SkippedFile } from '../types';
 import type { TrainHistory } from '../models/train';
 import type { PipelineResult } from './run';
 import type { StageName } from './progress';
+import type { AttackSettings, AttackStep, RobustScenario } from './robust';
 
 export const REPORT_VERSION = 1;
 
 export interface ScenarioReport {
-  /** Which model scored it and how; robust scenarios add the attack settings (issue 3). */
+  /** Which model scored it and how. */
   model: string;
   purified: boolean;
   timestep?: number;
   eot?: number;
   reverseSteps?: number;
   metrics: Metrics;
+  /** Robust scenarios: the attack settings (threat model, norm, ε, attacks with their iterations,
+   * restarts, queries and EOT draws), the ensemble's robust accuracy after each attack, the sanity
+   * flags, and for the defended model the adaptive PGD-EOT figure. */
+  attack?: AttackSettings;
+  cleanAccuracy?: number;
+  robustAccuracy?: number;
+  robustAccuracyAfter?: AttackStep[];
+  maxPerturbation?: number;
+  flags?: string[];
+  adaptive?: RobustScenario['adaptive'];
+  /** Per attacked test image: held / fell / misclassified. */
+  outcomes?: { held: number; fell: number; misclassified: number };
 }
 
 export interface LabReport {
@@ -50,6 +63,16 @@ function countsPerClass(labels: Int32Array, classNames: string[]): Record<string
   return out;
 }
 
+function robustReport(s: RobustScenario): Omit<ScenarioReport, 'model' | 'purified'> {
+  const outcomes = { held: 0, fell: 0, misclassified: 0 };
+  for (const t of s.traces) outcomes[t.status] += 1;
+  return {
+    metrics: s.metrics, attack: s.settings, cleanAccuracy: s.cleanAccuracy, robustAccuracy: s.robustAccuracy,
+    robustAccuracyAfter: s.robustAccuracyAfter, maxPerturbation: s.maxPerturbation, flags: s.flags,
+    ...(s.adaptive ? { adaptive: s.adaptive } : {}), outcomes,
+  };
+}
+
 export function buildReport(r: PipelineResult): LabReport {
   const { dataset: d, config, evaluation: e } = r;
   const t = config.diffusion.timestep;
@@ -61,6 +84,13 @@ export function buildReport(r: PipelineResult): LabReport {
       metrics: e.cleanDefended.metrics,
     },
   };
+  if (r.robust) {
+    const model = scenarios.cleanBaseline.model;
+    scenarios.robustBaseline = { model, purified: false, ...robustReport(r.robust.baseline) };
+    scenarios.robustDefended = {
+      model, purified: true, timestep: t, eot: config.diffusion.eot, reverseSteps: config.diffusion.reverseSteps, ...robustReport(r.robust.defended),
+    };
+  }
   if (e.imageCnn) scenarios.imageCnn = { model: 'imageCnn', purified: false, metrics: e.imageCnn.metrics };
   return {
     version: REPORT_VERSION,
@@ -99,4 +129,18 @@ export function buildReport(r: PipelineResult): LabReport {
 /** JSON with NaN/±Infinity as null (JSON has no such numbers) and two-space indentation. */
 export function reportToJson(report: LabReport): string {
   return JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+}
+
+/**
+ * traces.json: per attacked test image of each robust scenario, its outcome, the attack's loss per
+ * iteration and the class probabilities at each stage (the adversarial inputs themselves are in
+ * `--dump`'s adversarial_*.npy).
+ */
+export function tracesToJson(robust: NonNullable<PipelineResult['robust']>): string {
+  const out = {
+    version: REPORT_VERSION,
+    robustBaseline: { attack: robust.baseline.settings, traces: robust.baseline.traces },
+    robustDefended: { attack: robust.defended.settings, traces: robust.defended.traces },
+  };
+  return JSON.stringify(out, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
 }

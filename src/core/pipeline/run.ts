@@ -17,6 +17,7 @@ import {
   type ClassifierOutput, type DenoiserOutput, type NmfOutput, type Splits,
 } from './stages';
 import { evaluateClean, type CleanEvaluation } from './evaluate';
+import { attackedPoints, robustBaseline, robustDefended, type RobustScenario } from './robust';
 
 export type DataLoader = (data: DataConfig, seed: number, progress: ProgressFn, signal?: AbortSignal) => Promise<Dataset>;
 
@@ -41,6 +42,8 @@ export interface PipelineResult {
   classifier: ClassifierOutput;
   denoiser: DenoiserOutput;
   evaluation: CleanEvaluation;
+  /** The robust scenarios; absent when attack.enabled is off. */
+  robust: { baseline: RobustScenario; defended: RobustScenario } | null;
   /** Seconds spent computing each stage in this run (0 when reused). */
   timings: Partial<Record<StageName, number>>;
   /** Stages whose output came from the cache. */
@@ -132,7 +135,40 @@ export class Pipeline {
       return r;
     });
 
-    return { config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, timings, reused };
+    let robust: PipelineResult['robust'] = null;
+    if (config.attack.enabled) {
+      const a = config.attack;
+      const points = attackedPoints(dataset.test.count, a.limit);
+      const testX = a.threat === 'feature' ? inputs.test : imageMatrix(dataset.test, dataset.size);
+      const x = tf.tidy(() => tf.slice(testX, [0, 0], [points, -1]) as tf.Tensor2D);
+      if (testX !== inputs.test) testX.dispose();
+      const features = a.threat === 'image'
+        ? { W: nmf.W, projectIter, loss, selected: selection.selected, imageCnn: kind === 'hybrid' ? imageCnn!.model : null, imageSize: dataset.size }
+        : undefined;
+      const robustCtx = (name: string) => (p: ProgressFn) => ({
+        threat: a.threat, classifier: classifier.model, numClasses, x, y: dataset.test.labels.slice(0, points), features,
+        seed: seedFor(name), signal, progress: p,
+      });
+      const { enabled: _enabled, ...attackKeyed } = a;
+      try {
+        const baselineKey = hashKey({ classifyKey, projectKey, attack: attackKeyed });
+        const baseline = await stage('attackBaseline', baselineKey, (p) => robustBaseline(robustCtx('attackBaseline')(p), a));
+        const defendedKey = hashKey({ baselineKey, denoiserKey, timestep, eot, reverseSteps });
+        const purifier = {
+          model: denoiser.model, schedule: denoiser.schedule,
+          options: { timestep, embeddingDim: config.diffusion.embedding, prior: denoiser.prior, reverseSteps },
+        };
+        const defended = await stage('attackDefended', defendedKey, (p) => robustDefended(robustCtx('attackDefended')(p), a, { purifier, deployedDraws: eot }));
+        robust = { baseline, defended };
+      } finally {
+        x.dispose();
+      }
+    } else {
+      this.cache.evict('attackBaseline');
+      this.cache.evict('attackDefended');
+    }
+
+    return { config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings, reused };
   }
 
   /** Frees every cached tensor and model. */

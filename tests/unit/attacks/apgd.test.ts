@@ -10,23 +10,14 @@ import {
 } from '../../../src/core/attacks/apgd';
 import { crossEntropy, dlr, targetedDlr } from '../../../src/core/attacks/losses';
 import { attackModel, type AttackModel, type Box } from '../../../src/core/attacks/model';
-import type { AttackOutcome } from '../../../src/core/attacks/types';
 import { createRandom } from '../../../src/core/random';
 import {
   fraction, linearModel, logitsOf, oraclePoints, randomLinear, worstMargin, type LinearProblem,
+  UNIT, leakChecked,
 } from './linearOracle';
 
-const UNIT: Box = { lo: 0, hi: 1 };
-
-/** Runs APGD and checks that the only tensor it leaves behind is the returned adversarial batch. */
-async function attack(model: AttackModel, x: tf.Tensor2D, y: Int32Array, opts: ApgdOptions): Promise<AttackOutcome & { adv: Float32Array }> {
-  const before = tf.memory().numTensors;
-  const out = await apgd(model, x, y, opts);
-  expect(tf.memory().numTensors).toBe(before + 1);
-  const adv = (await out.adversarial.data()) as Float32Array;
-  out.adversarial.dispose();
-  expect(tf.memory().numTensors).toBe(before);
-  return { ...out, adv };
+function attack(model: AttackModel, x: tf.Tensor2D, y: Int32Array, opts: ApgdOptions) {
+  return leakChecked(() => apgd(model, x, y, opts));
 }
 
 /** Points where the attack and the oracle disagree: [missed (oracle broken, attack robust), wrongly broken]. */

@@ -91,3 +91,21 @@ export function fraction(flags: ArrayLike<number>): number {
   for (let i = 0; i < flags.length; i++) s += flags[i] ? 1 : 0;
   return s / flags.length;
 }
+
+/** The unit box most tests attack in. */
+export const UNIT: Box = { lo: 0, hi: 1 };
+
+/**
+ * Runs an attack and checks that the only tensor it leaves behind is the returned adversarial
+ * batch, which is read back and disposed.
+ */
+export async function leakChecked<R extends { adversarial: tf.Tensor2D }>(run: () => Promise<R>): Promise<R & { adv: Float32Array }> {
+  const { expect } = await import('vitest');
+  const before = tf.memory().numTensors;
+  const out = await run();
+  expect(tf.memory().numTensors).toBe(before + 1);
+  const adv = (await out.adversarial.data()) as Float32Array;
+  out.adversarial.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  return { ...out, adv };
+}

@@ -48,10 +48,15 @@ describe('npm run lab -- run', () => {
   it('runs on a folder, writes report.json, the .npy arrays and reloadable models', async () => {
     const out = join(dir, 'out');
     const r = lab(['run', '--dataset', join(dir, 'data'), '--image-size', '32', '--rank', '6', '--nmf-iter', '40',
-      '--no-image-cnn', '--seed', '2', '--out', out, '--dump', '--quiet']);
+      '--no-image-cnn', '--seed', '2', '--out', out, '--dump', '--quiet',
+      '--attack-limit', '12', '--attack-iter', '10', '--queries', '50', '--attack-eot', '2', '--pgd-steps', '10', '--pgd-eot', '2']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/cleanBaseline\s+\d\.\d{4}/);
     expect(r.stdout).toMatch(/cleanDefended\s+\d\.\d{4}/);
+    expect(r.stdout).toMatch(/robustBaseline\s+\d\.\d{4}/);
+    expect(r.stdout).toMatch(/robustDefended\s+\d\.\d{4}/);
+    // Every robust figure names its threat model, norm, ε, attacks and EOT.
+    expect(r.stdout).toMatch(/robustDefended: feature threat, Linf ε=0\.1, custom \[apgd-ce r5 10it \+ square r1 50q\], EOT 2/);
 
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(Object.keys(report)).toEqual(expect.arrayContaining(['config', 'backend', 'dataset', 'nmf', 'selection', 'scenarios', 'timings']));
@@ -106,6 +111,14 @@ describe('npm run lab -- run', () => {
     reproduced.forEach((v, i) => expect(v).toBeCloseTo(p[i], 5));
     model.dispose();
     expect(existsSync(join(out, 'models/denoiser/model.json'))).toBe(true);
+    const robustProbs = await readNpy(join(arrays, 'probs_robustDefended.npy'));
+    // --attack-limit 12 is more than the 6 test images: all of them are attacked.
+    expect(robustProbs.shape).toEqual([nTest, 2]);
+    const adv = await readNpy(join(arrays, 'adversarial_robustBaseline.npy'));
+    expect(adv.shape).toEqual([nTest, selected.length]);
+    const traces = JSON.parse(await readFile(join(out, 'traces.json'), 'utf8'));
+    expect(traces.robustBaseline.traces).toHaveLength(nTest);
+    expect(traces.robustDefended.attack.threat).toBe('feature');
   });
 
   it('refuses a bad config with the valid range, and a missing folder by name', () => {

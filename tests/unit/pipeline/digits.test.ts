@@ -15,6 +15,7 @@ describe('pipeline on a small digits run (hybrid, 10 classes)', () => {
       classifier: { epochs: 80, patience: 10 },
       imageCnn: { epochs: 4, patience: 3 },
       diffusion: { epochs: 30 },
+      attack: { limit: 20, iterations: 10, eot: 2, adaptive: { enabled: false } },
     });
     const pipeline = new Pipeline(loadDataset, { name: 'wasm', reason: 'test' });
     const report = buildReport(await pipeline.run(config));
@@ -25,6 +26,11 @@ describe('pipeline on a small digits run (hybrid, 10 classes)', () => {
     expect(report.scenarios.cleanBaseline.metrics.accuracy).toBeGreaterThan(0.7);
     expect(report.scenarios.cleanDefended.metrics.accuracy).toBeGreaterThan(0.6);
     expect(report.scenarios.imageCnn.metrics.accuracy).toBeGreaterThan(0.6);
+    // The digits paper's attacks: APGD-CE then APGD-DLR (10 classes, so DLR runs).
+    const rb = report.scenarios.robustBaseline;
+    expect(rb.robustAccuracyAfter!.map((a) => a.name)).toEqual(['apgd-ce', 'apgd-dlr']);
+    expect(rb.robustAccuracyAfter!.every((a) => !a.skipped || a.skipped === 'no point left robust')).toBe(true);
+    expect(rb.robustAccuracy!).toBeLessThan(rb.cleanAccuracy!);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

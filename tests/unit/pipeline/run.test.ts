@@ -17,12 +17,14 @@ function smallMri(patch: DeepPartial<LabConfig> = {}): LabConfig {
     classifier: { epochs: 60, patience: 15, batchSize: 32 },
     imageCnn: { enabled: false },
     diffusion: { epochs: 60, hidden: 64, batchSize: 64 },
+    attack: { limit: 24, iterations: 20, queries: 200, eot: 2, adaptive: { steps: 20, eot: 4 } },
   }), patch);
 }
 
+/** The report without wall-clock figures (stage timings, seconds per attack). */
 function withoutTimings(r: LabReport): unknown {
   const { timings: _t, ...rest } = r;
-  return rest;
+  return JSON.parse(JSON.stringify(rest, (k, v) => (k === 'seconds' ? undefined : v)));
 }
 
 describe('pipeline on a small mri-demo', () => {
@@ -47,11 +49,47 @@ describe('pipeline on a small mri-demo', () => {
     const counts = first.dataset.counts;
     const total = ['train', 'val', 'test'].reduce((s, k) => s + counts[k as 'train'].normal + counts[k as 'train'].tumor, 0);
     expect(total).toBe(240);
+
+    // ε = 0.1 on unit-norm features of a handful of dimensions: even 20 APGD iterations break many points.
+    const rb = first.scenarios.robustBaseline;
+    const rd = first.scenarios.robustDefended;
+    expect(rb.attack).toEqual(expect.objectContaining({ threat: 'feature', norm: 'Linf', eps: 0.1, version: 'custom', eot: 1, points: 24 }));
+    expect(rb.attack!.attacks.map((a) => a.name)).toEqual(['apgd-ce', 'square']);
+    expect(rb.robustAccuracyAfter!.map((a) => a.name)).toEqual(['apgd-ce', 'square']);
+    expect(rb.robustAccuracy!).toBeLessThan(rb.cleanAccuracy! - 0.15);
+    expect(rb.robustAccuracy).toBe(rb.robustAccuracyAfter![1].robustAccuracy);
+    expect(rb.robustAccuracyAfter![1].robustAccuracy).toBeLessThanOrEqual(rb.robustAccuracyAfter![0].robustAccuracy);
+    // Deterministic baseline: the metrics' accuracy is the ensemble's robust accuracy.
+    expect(rb.metrics.accuracy).toBeCloseTo(rb.robustAccuracy!, 10);
+    expect(rb.maxPerturbation!).toBeLessThanOrEqual(0.1 + 1e-6);
+    expect(rb.outcomes!.held + rb.outcomes!.fell + rb.outcomes!.misclassified).toBe(24);
+    expect(rd.attack).toEqual(expect.objectContaining({ eot: 2, draws: 1, judgeDraws: 8 }));
+    expect(rd.adaptive).toEqual(expect.objectContaining({ name: 'pgd-eot', steps: 20, eot: 4 }));
+    expect(rd.adaptive!.robustAccuracy).toBeLessThanOrEqual(rd.cleanAccuracy!);
+  });
+
+  it('keeps a per-image trace of every attacked test image', async () => {
+    const r = await pipeline.run(smallMri());
+    const { baseline, defended } = r.robust!;
+    expect(baseline.traces).toHaveLength(24);
+    const fell = baseline.traces.find((t) => t.status === 'fell')!;
+    expect(fell.brokenBy).not.toBeNull();
+    expect(fell.loss.length).toBeGreaterThan(0);
+    // A fallen image's adversarial probabilities put another class first.
+    const adv = fell.probs.adversarial;
+    expect(adv.indexOf(Math.max(...adv))).not.toBe(fell.label);
+    const t = defended.traces[0];
+    for (const k of ['clean', 'adversarial', 'noised', 'purified'] as const) {
+      expect(t.probs[k]!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    }
+    expect(defended.adversarial.length).toBe(24 * defended.inputSize);
+    expect(r.reused).toContain('attackDefended');
   });
 
   it('a timestep change re-runs only evaluation', async () => {
     const r = await pipeline.run(smallMri({ diffusion: { timestep: 20 } }));
-    expect(r.reused).toEqual(['load', 'nmf', 'project', 'select', 'features', 'denoiser', 'classify']);
+    expect(r.reused).toEqual(['load', 'nmf', 'project', 'select', 'features', 'denoiser', 'classify', 'attackBaseline']);
+    expect(r.timings.attackDefended).toBeGreaterThan(0);
     expect(r.timings.evaluate).toBeGreaterThan(0);
     const report = buildReport(r);
     expect(report.scenarios.cleanBaseline.metrics).toEqual(first.scenarios.cleanBaseline.metrics);
