@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRandom, type RandomStream } from '../random';
 import { crossEntropy, dlr, rankedClass, targetedDlr } from './losses';
+import { throwIfAborted } from '../pipeline/progress';
 import type { AttackModel, Box, Norm } from './model';
 import type { AttackCommon, AttackOutcome } from './types';
 
@@ -174,17 +175,6 @@ function evaluate(model: AttackModel, xAdv: tf.Tensor2D, y: tf.Tensor1D, objecti
     held.correct?.dispose();
     throw error;
   }
-}
-
-function abortError(): Error {
-  if (typeof DOMException !== 'undefined') return new DOMException('APGD aborted', 'AbortError');
-  const error = new Error('APGD aborted');
-  error.name = 'AbortError';
-  return error;
-}
-
-function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason ?? abortError();
 }
 
 /** A macrotask turn without timer clamping, so an abort or a progress render gets through. */
