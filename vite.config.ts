@@ -1,15 +1,36 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
-// Cross-origin isolation lets the WASM backend use threads (SharedArrayBuffer).
+// Cross-origin isolation lets the WASM backend use threads (SharedArrayBuffer) and lets the page
+// cancel a run the worker is busy with.
 const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+// No request may leave the page: everything the lab needs comes from its own origin. WASM needs
+// 'wasm-unsafe-eval'; the threaded WASM backend starts its workers from blob: URLs.
+const policy = [
+  "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:", "connect-src 'self' data: blob:", "worker-src 'self' blob:", "font-src 'self'",
+  "object-src 'none'", "base-uri 'self'", "form-action 'none'",
+];
+// The dev server adds React Refresh's inline preamble and a websocket for hot reload.
+const devPolicy = policy.map((d) => (d.startsWith('script-src') ? `${d} 'unsafe-inline'` : d.startsWith('connect-src') ? `${d} ws: wss:` : d));
+
+/** The built page carries its policy in a meta tag too, so it holds on any static host. */
+function contentSecurityPolicy(): Plugin {
+  return {
+    name: 'lab-content-security-policy',
+    apply: 'build',
+    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: policy.join('; ') }, injectTo: 'head-prepend' }],
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
-  server: { headers: isolation },
-  preview: { headers: isolation },
+  plugins: [react(), contentSecurityPolicy()],
+  server: { headers: { ...isolation, 'Content-Security-Policy': devPolicy.join('; ') } },
+  preview: { headers: { ...isolation, 'Content-Security-Policy': policy.join('; ') } },
   worker: { format: 'es' },
+  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
 });

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['tests/unit/**/*.test.ts'],
+    include: ['tests/unit/**/*.test.ts', 'tests/e2e/**/*.e2e.test.ts'],
     environment: 'node',
     setupFiles: ['tests/setup.ts'],
     testTimeout: 120_000,

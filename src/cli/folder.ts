@@ -12,29 +12,10 @@ import { decode as decodeBmp } from 'bmp-ts';
 import type { ProgressFn, SkippedFile } from '../core/types';
 import type { LabeledImage } from '../core/data/dataset';
 import { preprocess, type RawImage } from '../core/data/preprocess';
+import { folderLayout, isHiddenName } from '../core/data/layout';
+import { sniffFormat } from '../core/data/sniff';
 
-interface Candidate {
-  path: string;
-  className: string;
-  group?: 'train' | 'test';
-}
-
-type Format = 'png' | 'jpeg' | 'gif' | 'webp' | 'tiff' | 'bmp' | 'dicom' | 'unknown';
-
-/** What the first bytes say the file is. */
-export function sniffFormat(b: Uint8Array): Format {
-  const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
-  if (b.length >= 8 && b[0] === 0x89 && ascii(1, 4) === 'PNG') return 'png';
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 6 && ascii(0, 4) === 'GIF8') return 'gif';
-  if (b.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
-  if (b.length >= 4 && (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*')) return 'tiff';
-  if (b.length >= 2 && ascii(0, 2) === 'BM') return 'bmp';
-  if (b.length >= 132 && ascii(128, 132) === 'DICM') return 'dicom';
-  return 'unknown';
-}
-
-const isHidden = (name: string) => name.startsWith('.') || name === '__MACOSX';
+export { sniffFormat };
 
 async function isDirectory(path: string, entry: { isDirectory(): boolean; isSymbolicLink(): boolean }): Promise<boolean> {
   if (entry.isDirectory()) return true;
@@ -44,26 +25,10 @@ async function isDirectory(path: string, entry: { isDirectory(): boolean; isSymb
 async function walkFiles(dir: string, out: string[]): Promise<void> {
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const e of entries) {
-    if (isHidden(e.name)) continue;
+    if (isHiddenName(e.name)) continue;
     const path = join(dir, e.name);
     if (await isDirectory(path, e)) await walkFiles(path, out);
     else out.push(path);
-  }
-}
-
-/** Class folders under `dir` (each a class, files nested at any depth); loose files are reported. */
-async function collectClasses(dir: string, group: Candidate['group'], found: Candidate[], loose: string[]): Promise<void> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const e of entries) {
-    if (isHidden(e.name)) continue;
-    const path = join(dir, e.name);
-    if (!(await isDirectory(path, e))) {
-      loose.push(path);
-      continue;
-    }
-    const files: string[] = [];
-    await walkFiles(path, files);
-    for (const file of files) found.push({ path: file, className: e.name, group });
   }
 }
 
@@ -135,34 +100,19 @@ export async function decodeImageFile(path: string, size: number): Promise<{ pix
   }
 }
 
-/** Reads root/<class>/… or root/Training|Testing/<class>/…; names are relative to root, '/'-separated. */
+/** Reads root/<class>/… or root/Training|Testing/<class>/… (see core/data/layout.ts); names are
+ * relative to root, '/'-separated. */
 export async function readImageFolder(
   root: string,
   size: number,
   onProgress?: ProgressFn,
 ): Promise<{ images: LabeledImage[]; skipped: SkippedFile[] }> {
-  const top = (await readdir(root, { withFileTypes: true })).filter((e) => !isHidden(e.name));
-  const splitDirs = new Map<string, 'train' | 'test'>();
-  for (const e of top) {
-    const lower = e.name.toLowerCase();
-    if ((lower === 'training' || lower === 'testing') && (await isDirectory(join(root, e.name), e))) {
-      splitDirs.set(e.name, lower === 'training' ? 'train' : 'test');
-    }
-  }
-  const candidates: Candidate[] = [];
-  const loose: string[] = [];
-  const skipped: SkippedFile[] = [];
+  const all: string[] = [];
+  await walkFiles(root, all);
   const rel = (p: string) => relative(root, p).split(sep).join('/');
-  if (splitDirs.size > 0) {
-    for (const e of top) {
-      const group = splitDirs.get(e.name);
-      if (group) await collectClasses(join(root, e.name), group, candidates, loose);
-      else skipped.push({ file: rel(join(root, e.name)), reason: 'outside Training/ and Testing/' });
-    }
-  } else {
-    await collectClasses(root, undefined, candidates, loose);
-  }
-  for (const file of loose) skipped.push({ file: rel(file), reason: 'not inside a class folder' });
+  const layout = folderLayout(all.map(rel));
+  const candidates = layout.files;
+  const skipped: SkippedFile[] = [...layout.skipped];
 
   const results: ({ pixels: Float32Array } | { reason: string })[] = new Array(candidates.length);
   let next = 0;
@@ -170,9 +120,9 @@ export async function readImageFolder(
   const worker = async () => {
     while (next < candidates.length) {
       const k = next++;
-      results[k] = await decodeImageFile(candidates[k].path, size);
+      results[k] = await decodeImageFile(join(root, ...candidates[k].path.split('/')), size);
       done++;
-      onProgress?.(done, candidates.length, rel(candidates[k].path));
+      onProgress?.(done, candidates.length, candidates[k].path);
     }
   };
   const lanes = Math.max(1, Math.min(8, availableParallelism(), candidates.length));
@@ -181,8 +131,8 @@ export async function readImageFolder(
   const images: LabeledImage[] = [];
   candidates.forEach((c, k) => {
     const r = results[k];
-    if ('reason' in r) skipped.push({ file: rel(c.path), reason: r.reason });
-    else images.push({ name: rel(c.path), className: c.className, pixels: r.pixels, ...(c.group ? { group: c.group } : {}) });
+    if ('reason' in r) skipped.push({ file: c.path, reason: r.reason });
+    else images.push({ name: c.path, className: c.className, pixels: r.pixels, ...(c.group ? { group: c.group } : {}) });
   });
   return { images, skipped };
 }

@@ -6,30 +6,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-
-const WEIGHTS_FILE = 'weights.bin';
-
-function toArrayBuffer(data: tf.io.WeightData): ArrayBuffer {
-  return data instanceof ArrayBuffer ? data : tf.io.CompositeArrayBuffer.join(data);
-}
+import { layersModelFiles } from '../core/models/serialize';
 
 export async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    const weights = artifacts.weightData ? toArrayBuffer(artifacts.weightData) : new ArrayBuffer(0);
-    const modelJson: tf.io.ModelJSON = {
-      modelTopology: artifacts.modelTopology as object,
-      format: artifacts.format ?? 'layers-model',
-      generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-      convertedBy: artifacts.convertedBy ?? null,
-      weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: artifacts.weightSpecs ?? [] }],
-    };
-    if (artifacts.trainingConfig) modelJson.trainingConfig = artifacts.trainingConfig;
-    if (artifacts.userDefinedMetadata) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
-    await writeFile(join(dir, 'model.json'), JSON.stringify(modelJson));
-    await writeFile(join(dir, WEIGHTS_FILE), new Uint8Array(weights));
-    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-  }));
+  const files = await layersModelFiles(model);
+  await writeFile(join(dir, 'model.json'), files.modelJson);
+  await writeFile(join(dir, files.weightsFile), new Uint8Array(files.weights));
 }
 
 /** Loads DIR/model.json (any TF.js Layers model, e.g. one a user saved) with its weight shards. */

@@ -18,8 +18,9 @@ export interface BackendInfo {
 }
 
 export interface BackendOptions {
-  /** Folder (URL or path ending in '/') holding the tfjs-backend-wasm .wasm binaries. */
-  wasmPaths?: string;
+  /** Folder (URL or path ending in '/') holding the tfjs-backend-wasm .wasm binaries, or a URL per
+   * binary file name (what a bundler hands out). */
+  wasmPaths?: string | Record<string, string>;
 }
 
 interface GpuAdapterLike {
@@ -45,7 +46,7 @@ function describeAdapter(a: GpuAdapterLike): string {
 async function trySet(name: BackendName, opts: BackendOptions): Promise<boolean> {
   try {
     if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
-    if (name === 'wasm' && opts.wasmPaths) setWasmPaths(opts.wasmPaths);
+    if (name === 'wasm' && opts.wasmPaths) setWasmPaths(opts.wasmPaths as Parameters<typeof setWasmPaths>[0]);
     const ok = await tf.setBackend(name);
     await tf.ready();
     if (name === 'wasm') patchWasmMatMul();

@@ -59,6 +59,22 @@ export class Pipeline {
 
   constructor(private readonly loadData: DataLoader, private readonly backend: BackendInfo) {}
 
+  /**
+   * The load stage alone (through the cache, so a later run with the same data and seed reuses it):
+   * lets a host show a data set's counts, samples and skipped files before anything is trained.
+   */
+  async load(config: LabConfig, opts: RunOptions = {}): Promise<Dataset> {
+    validateConfig(config);
+    const key = hashKey({ data: config.data, seed: config.seed });
+    const hit = this.cache.get<Dataset>('load', key);
+    if (hit !== undefined) return hit;
+    throwIfAborted(opts.signal);
+    this.cache.evict('load');
+    const seed = deriveSeed(config.seed, 'load') & 0x7fffffff;
+    const dataset = await this.loadData(config.data, seed, stageProgress('load', opts.onProgress), opts.signal);
+    return this.cache.set('load', key, dataset);
+  }
+
   async run(config: LabConfig, opts: RunOptions = {}): Promise<PipelineResult> {
     validateConfig(config);
     const { signal, onProgress } = opts;

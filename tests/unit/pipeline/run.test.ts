@@ -1,25 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultConfig, mergeConfig, type DeepPartial, type LabConfig } from '../../../src/core/config';
+import { smallMri } from './small';
 import { Pipeline } from '../../../src/core/pipeline/run';
 import { buildReport, type LabReport } from '../../../src/core/pipeline/report';
 import { loadDataset } from '../../../src/cli/datasets';
 
 const backend = { name: 'wasm' as const, reason: 'test' };
-
-/** A small but real mri-demo run: every stage, minutes of CPU cut to seconds. */
-function smallMri(patch: DeepPartial<LabConfig> = {}): LabConfig {
-  return mergeConfig(mergeConfig(defaultConfig(), {
-    seed: 3,
-    data: { count: 240, imageSize: 64, difficulty: 0.3 },
-    nmf: { rank: 8, maxIter: 60, projectIter: 60 },
-    select: { top: 'auto', minSelected: 4 },
-    classifier: { epochs: 60, patience: 15, batchSize: 32 },
-    imageCnn: { enabled: false },
-    diffusion: { epochs: 60, hidden: 64, batchSize: 64 },
-    attack: { limit: 24, iterations: 20, queries: 200, eot: 2, adaptive: { steps: 20, eot: 4 } },
-  }), patch);
-}
 
 /** The report without wall-clock figures (stage timings, seconds per attack). */
 function withoutTimings(r: LabReport): unknown {

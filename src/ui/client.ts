@@ -1,0 +1,208 @@
+/**
+ * The page's side of the engine: starts the lab worker on the requested backend, forwards the
+ * config, progress and results between the worker and the store, cancels through a shared flag
+ * (the worker sees it even inside a long synchronous stage), and restarts the worker when it dies
+ * or the user switches backend.
+ */
+import * as Comlink from 'comlink';
+import type { BackendName, LabConfig } from '../core/config';
+import type { ProgressEvent } from '../core/pipeline/progress';
+import { reportToJson } from '../core/pipeline/report';
+import type { FolderFile } from '../../workers/browserData';
+import type { LabApi } from '../../workers/labApi';
+import { dataKey, type LabStore } from './store';
+import { configToQuery } from './url';
+
+function message(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || /run cancelled/.test(err.message));
+}
+
+export function download(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export class LabClient {
+  private worker: Worker | null = null;
+  private api: Comlink.Remote<LabApi> | null = null;
+  private cancelFlag: Int32Array | null = null;
+  private folderFiles: { name: string; files: FolderFile[] } | null = null;
+  private loadedKey: string | null = null;
+  private pending: ProgressEvent[] = [];
+  private flushScheduled = false;
+
+  constructor(readonly store: LabStore) {}
+
+  /** (Re)starts the worker on the config's backend, then shows the data set. */
+  async start(): Promise<void> {
+    this.stop();
+    const { config } = this.store.getState();
+    this.store.setState({ engine: { status: 'starting', info: null, error: null } });
+    const worker = new Worker(new URL('../../workers/lab.worker.ts', import.meta.url), { type: 'module', name: 'lab' });
+    this.worker = worker;
+    worker.addEventListener('error', (e) => this.crashed(e.message || 'the worker stopped'));
+    this.api = Comlink.wrap<LabApi>(worker);
+    const shared = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated ? new SharedArrayBuffer(4) : undefined;
+    this.cancelFlag = shared ? new Int32Array(shared) : null;
+    try {
+      const info = await this.api.init(config.backend, shared);
+      this.store.setState({ engine: { status: 'ready', info, error: null } });
+    } catch (err) {
+      this.store.setState({ engine: { status: 'failed', info: null, error: message(err) } });
+      return;
+    }
+    if (this.folderFiles) await this.api.setFolder(this.folderFiles.name, this.folderFiles.files);
+    this.loadedKey = null;
+    await this.loadData();
+  }
+
+  private stop(): void {
+    this.api?.[Comlink.releaseProxy]();
+    this.worker?.terminate();
+    this.worker = null;
+    this.api = null;
+  }
+
+  private crashed(why: string): void {
+    this.store.setState({ error: `The engine stopped (${why}). It restarts now; settings and the last results are kept.`, status: 'idle' });
+    void this.start();
+  }
+
+  setConfig(update: (c: LabConfig) => LabConfig): void {
+    const before = this.store.getState().config;
+    const config = update(before);
+    this.store.setState({ config, error: null });
+    const query = configToQuery(config);
+    history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
+    if (config.backend !== before.backend) void this.start();
+    else if (dataKey(config) !== dataKey(before)) void this.loadData();
+  }
+
+  async setFolder(name: string, files: FolderFile[]): Promise<void> {
+    if (!this.api) return;
+    // A new folder supersedes a data set still loading; a training run is not interrupted.
+    if (this.store.getState().status === 'running') {
+      this.store.setState({ error: 'A run is in progress: cancel it or wait, then drop the folder again.' });
+      return;
+    }
+    if (this.loading) {
+      this.cancel();
+      await this.loading;
+    }
+    this.folderFiles = { name, files };
+    this.store.setState({ folder: { name, files: files.length }, summary: null, view: null, viewConfig: null, error: null });
+    const id = await this.api.setFolder(name, files);
+    this.loadedKey = null;
+    this.setConfig((c) => ({ ...c, data: { ...c.data, dataset: id } }));
+    if (this.store.getState().config.data.dataset === id && this.loadedKey === null) await this.loadData();
+  }
+
+  private onProgress = (event: ProgressEvent): void => {
+    this.pending.push(event);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    const flush = () => {
+      this.flushScheduled = false;
+      const stages = { ...this.store.getState().stages };
+      let current = this.store.getState().current;
+      for (const e of this.pending) {
+        stages[e.stage] = e;
+        current = e.stage;
+      }
+      this.pending = [];
+      this.store.setState({ stages, current });
+    };
+    // Progress can arrive thousands of times a second; the page redraws at most once a frame.
+    if (typeof requestAnimationFrame === 'function') requestAnimationFrame(flush);
+    else setTimeout(flush, 16);
+  };
+
+  private loading: Promise<void> | null = null;
+
+  loadData(): Promise<void> {
+    if (this.loading) return this.loading;
+    this.loading = this.loadOnce().finally(() => {
+      this.loading = null;
+    });
+    return this.loading.then(() => {
+      // The settings may have moved while that load ran.
+      if (dataKey(this.store.getState().config) !== this.attemptedKey && this.store.getState().status === 'idle') return this.loadData();
+    });
+  }
+
+  /** The data key of the last load tried, whatever its outcome: a failed or cancelled load is not retried by itself. */
+  private attemptedKey: string | null = null;
+
+  private async loadOnce(): Promise<void> {
+    const { config, status } = this.store.getState();
+    if (!this.api || status === 'running' || status === 'loading') return;
+    const key = dataKey(config);
+    if (key === this.loadedKey) return;
+    if (this.cancelFlag) Atomics.store(this.cancelFlag, 0, 0);
+    this.attemptedKey = key;
+    this.store.setState({ status: 'loading', stages: {}, current: 'load', startedAt: performance.now(), error: null, notice: null });
+    try {
+      const summary = await this.api.load(config, Comlink.proxy(this.onProgress));
+      this.loadedKey = key;
+      // Shown only if it is still the data on screen.
+      if (dataKey(this.store.getState().config) === key) this.store.setState({ summary });
+      this.store.setState({ status: 'idle' });
+    } catch (err) {
+      this.store.setState({ status: 'idle', summary: null, error: isAbort(err) ? null : message(err) });
+    }
+  }
+
+  async run(): Promise<void> {
+    const { config, status } = this.store.getState();
+    if (!this.api || status !== 'idle') return;
+    if (this.cancelFlag) Atomics.store(this.cancelFlag, 0, 0);
+    this.store.setState({ status: 'running', stages: {}, current: null, startedAt: performance.now(), error: null, notice: null });
+    try {
+      const view = await this.api.run(config, Comlink.proxy(this.onProgress));
+      this.loadedKey = dataKey(config);
+      // A stage whose last steps were skipped (attacks with no point left) is still finished.
+      const stages = Object.fromEntries(Object.entries(this.store.getState().stages).map(([k, e]) => [k, { ...e, done: e.total, etaSeconds: 0 }]));
+      this.store.setState({ view, viewConfig: config, status: 'idle', stages });
+    } catch (err) {
+      if (isAbort(err)) this.store.setState({ status: 'idle', notice: 'Run cancelled. Finished stages are kept and will be reused.' });
+      else this.store.setState({ status: 'idle', error: message(err) });
+    }
+  }
+
+  cancel(): void {
+    const { status } = this.store.getState();
+    if (status !== 'running' && status !== 'loading') return;
+    if (this.cancelFlag) Atomics.store(this.cancelFlag, 0, 1);
+    void this.api?.cancel();
+    this.store.setState({ status: 'cancelling' });
+  }
+
+  exportReport(): void {
+    const { view } = this.store.getState();
+    if (!view) return;
+    download(new Blob([reportToJson(view.report)], { type: 'application/json' }), 'report.json');
+  }
+
+  async exportModels(): Promise<void> {
+    if (!this.api) return;
+    try {
+      for (const m of await this.api.exportModels()) {
+        download(new Blob([m.modelJson], { type: 'application/json' }), `${m.name}.json`);
+        download(new Blob([m.weights], { type: 'application/octet-stream' }), m.weightsFile);
+      }
+    } catch (err) {
+      this.store.setState({ error: message(err) });
+    }
+  }
+}
+
+export type { BackendName };

@@ -1,0 +1,137 @@
+/**
+ * The built lab in headless Chromium on WebGPU (software adapter): drop a generated two-class
+ * folder through the folder input, run with small settings, and read the basis images, the
+ * rankings, the four-scenario chart and a per-image trace off the page.
+ */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { buildAndServe, launchChromium, type Served } from './browser';
+import { createRandom } from '../../src/core/random';
+
+const SIDE = 32;
+const PER_CLASS = 40;
+
+/** Two classes of 32×32 "scans": a noisy disc, and the same with a bright lesion somewhere in it. */
+async function writeScans(root: string): Promise<void> {
+  const rng = createRandom(11, 'e2e/scans');
+  for (const cls of ['normal', 'lesion']) {
+    await mkdir(join(root, cls), { recursive: true });
+    for (let i = 0; i < PER_CLASS; i++) {
+      const px = Buffer.alloc(SIDE * SIDE);
+      const lx = 10 + rng.next() * 12;
+      const ly = 10 + rng.next() * 12;
+      for (let y = 0; y < SIDE; y++) {
+        for (let x = 0; x < SIDE; x++) {
+          const head = Math.hypot(x - 15.5, y - 15.5) < 13 ? 110 : 10;
+          const lesion = cls === 'lesion' && Math.hypot(x - lx, y - ly) < 4 ? 120 : 0;
+          px[y * SIDE + x] = Math.max(0, Math.min(255, head + lesion + (rng.next() - 0.5) * 40));
+        }
+      }
+      await sharp(px, { raw: { width: SIDE, height: SIDE, channels: 1 } }).png().toFile(join(root, cls, `scan_${i}.png`));
+    }
+  }
+  await writeFile(join(root, 'lesion', 'notes.txt'), 'not an image');
+  await writeFile(join(root, 'normal', 'broken.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5, 6, 7, 8]));
+}
+
+/** Small but complete: every stage runs, each in seconds on a software adapter. */
+const SMALL = new URLSearchParams({
+  backend: 'webgpu',
+  'data.imageSize': String(SIDE),
+  'nmf.rank': '4', 'nmf.maxIter': '30', 'nmf.projectIter': '30',
+  'select.minSelected': '2',
+  'classifier.epochs': '150', 'classifier.patience': '150', 'classifier.filters': '4,4', 'classifier.dense': '8',
+  'imageCnn.enabled': 'false',
+  'diffusion.epochs': '10', 'diffusion.hidden': '16', 'diffusion.eot': '2', 'diffusion.reverseSteps': '1',
+  'attack.limit': '6', 'attack.iterations': '4', 'attack.queries': '10', 'attack.eot': '1',
+  'attack.adaptive.steps': '3', 'attack.adaptive.eot': '1',
+}).toString();
+
+describe('the lab in Chromium on WebGPU', () => {
+  let served: Served;
+  let browser: Browser;
+  let page: Page;
+  let scans: string;
+  const offOrigin: string[] = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    scans = join(await mkdtemp(join(tmpdir(), 'lab-e2e-')), 'scans');
+    await writeScans(scans);
+    served = await buildAndServe();
+    browser = await launchChromium();
+    page = await browser.newPage();
+    const origin = new URL(served.url).origin;
+    page.on('request', (r) => {
+      const u = r.url();
+      if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) offOrigin.push(u);
+    });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  it('starts the engine on WebGPU and names the adapter', async () => {
+    await page.goto(`${served.url}?${SMALL}`);
+    const badge = page.getByTestId('backend-badge');
+    await expect.poll(() => badge.textContent(), { timeout: 60_000 }).toBe('WEBGPU');
+    expect(await page.getByTestId('backend-adapter').textContent()).toMatch(/\S/);
+  }, 90_000);
+
+  it('decodes a dropped folder in the page and lists what it skipped', async () => {
+    await page.getByTestId('folder-input').setInputFiles(scans);
+    const summary = page.getByTestId('data-summary');
+    await expect.poll(() => summary.textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/lesion/);
+    const rows = await summary.locator('tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells, (c) => c.textContent ?? '')));
+    expect(rows.map((r) => r[0])).toEqual(['lesion', 'normal']);
+    for (const [, train, val, test] of rows) {
+      expect(Number(train) + Number(val) + Number(test)).toBe(PER_CLASS);
+      expect(Number(train)).toBeGreaterThan(Number(test));
+      expect(Number(test)).toBeGreaterThan(0);
+    }
+    const skipped = await page.getByTestId('skipped-files').textContent();
+    expect(skipped).toMatch(/lesion\/notes\.txt: not an image/);
+    expect(skipped).toMatch(/normal\/broken\.png: corrupt PNG/);
+    expect(await page.getByTestId('sample-image').count()).toBeGreaterThanOrEqual(4);
+    expect(page.url()).toContain('data.dataset=folder%3Ascans');
+  }, 90_000);
+
+  it('runs every stage and shows basis images, rankings, the four scenarios and traces', async () => {
+    await page.getByTestId('run-button').click();
+    await page.getByTestId('results').waitFor({ timeout: 480_000 });
+    expect(await page.getByTestId('basis-image').count()).toBe(4);
+    const rankings = page.getByTestId('rankings');
+    expect(await rankings.locator('.recharts-bar-rectangle').count()).toBeGreaterThanOrEqual(4);
+    const chart = page.getByTestId('scenario-chart');
+    for (const s of ['cleanBaseline', 'cleanDefended', 'robustBaseline', 'robustDefended']) {
+      const row = await chart.getByTestId(`scenario-row-${s}`).textContent();
+      expect(row).toMatch(/\d\.\d{3}/);
+    }
+    expect(await chart.textContent()).toMatch(/feature/);
+    // The lesion is plain to see: the NNMF features must separate the classes on 4 + 4 test images.
+    const accuracy = await chart.getByTestId('scenario-row-cleanBaseline').locator('td').evaluateAll((tds) => tds.map((td) => td.textContent ?? ''));
+    expect(Number(accuracy.find((t) => /^\d\.\d{3}$/.test(t)))).toBeGreaterThanOrEqual(0.75);
+    // A metric of 0 (robust accuracy often is) draws no bar, so count loosely.
+    expect(await chart.locator('.recharts-bar-rectangle').count()).toBeGreaterThanOrEqual(4 * 4);
+    const traces = page.getByTestId('trace-panel');
+    expect(await traces.getByTestId('trace-item').count()).toBe(6);
+    await traces.getByTestId('trace-item').first().click();
+    expect(await traces.locator('canvas').count()).toBeGreaterThanOrEqual(2);
+    expect(await page.getByTestId('backend-badge').textContent()).toBe('WEBGPU');
+    // LAB_E2E_SHOTS=DIR keeps a full-page screenshot to look at.
+    if (process.env.LAB_E2E_SHOTS) await page.screenshot({ path: join(process.env.LAB_E2E_SHOTS, 'lab-after-run.png'), fullPage: true });
+  }, 600_000);
+
+  it('sent nothing anywhere but its own origin, and threw nothing', () => {
+    expect(offOrigin).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});

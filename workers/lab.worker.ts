@@ -1,0 +1,20 @@
+/// <reference lib="webworker" />
+/** The lab's engine in a dedicated worker, exposed through Comlink (see labApi.ts). */
+import * as Comlink from 'comlink';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { createLabApi } from './labApi';
+
+const api = createLabApi(
+  {
+    wasmPaths: {
+      'tfjs-backend-wasm.wasm': wasmPlain,
+      'tfjs-backend-wasm-simd.wasm': wasmSimd,
+      'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+    },
+  },
+  new URL(import.meta.env.BASE_URL, self.location.origin).href,
+);
+
+Comlink.expose(api);
