@@ -9,9 +9,10 @@ const isolation = {
 };
 
 // No request may leave the page: everything the lab needs comes from its own origin. WASM needs
-// 'wasm-unsafe-eval'; the threaded WASM backend starts its workers from blob: URLs.
+// 'wasm-unsafe-eval'; the threaded WASM backend starts its pthread workers from blob: URLs and
+// they importScripts() another blob: (script-src, not just worker-src).
 const policy = [
-  "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self' 'unsafe-inline'",
+  "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval' blob:", "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:", "connect-src 'self' data: blob:", "worker-src 'self' blob:", "font-src 'self'",
   "object-src 'none'", "base-uri 'self'", "form-action 'none'",
 ];

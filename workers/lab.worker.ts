@@ -13,6 +13,10 @@ const api = createLabApi(
       'tfjs-backend-wasm-simd.wasm': wasmSimd,
       'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
     },
+    // tfjs-backend-wasm 4.22's threaded build re-evaluates its bundled emscripten glue inside each
+    // pthread worker, where the bundler's minified names are undefined ("e is not defined"): use
+    // the single-threaded SIMD binary until that is solved.
+    wasmThreads: false,
   },
   new URL(import.meta.env.BASE_URL, self.location.origin).href,
 );

@@ -1,7 +1,8 @@
 /** `lab run` flags (DESIGN.md's contract) → a LabConfig patch. */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
-  defaultConfig, digitsDefaults, mergeConfig, validateConfig, type BackendName, type DeepPartial, type LabConfig,
+  ConfigError, defaultConfig, digitsDefaults, mergeConfig, validateConfig, type BackendName, type DeepPartial, type LabConfig,
 } from '../core/config';
 
 export interface RunArgs {
@@ -29,6 +30,7 @@ export const RUN_USAGE = `usage: npm run lab -- run [options]
   --count N         mri-demo images (2200)    --image-size S  side of the square images (128)
   --nmf-iter N      NMF iterations (200)      --no-image-cnn  skip the image CNN reference row
   --reverse-steps N denoiser steps from t back to 0 (10; 1 = the papers' one-shot)
+  --config FILE     settings from a JSON LabConfig or a report.json (flags override it)
   --quiet           no progress bars`;
 
 function num(name: string, v: string | undefined): number | undefined {
@@ -36,6 +38,28 @@ function num(name: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`--${name} ${v}: not a number`);
   return n;
+}
+
+/**
+ * --config FILE: a (partial) LabConfig as JSON, or a report.json (its `config`), e.g. one exported
+ * from the browser lab, so the command line can rerun exactly what the page ran.
+ */
+function readConfigFile(path: string): DeepPartial<LabConfig> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`--config ${path}: not a readable JSON file (${(err as Error).message})`]);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError([`--config ${path}: expected a JSON object (a LabConfig or a report.json)`]);
+  }
+  const o = parsed as Record<string, unknown>;
+  const config = 'scenarios' in o && 'config' in o ? o.config : o;
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new ConfigError([`--config ${path}: the report's "config" is not an object`]);
+  }
+  return config as DeepPartial<LabConfig>;
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
@@ -51,10 +75,18 @@ export function parseRunArgs(argv: string[]): RunArgs {
       'reverse-steps': { type: 'string' }, version: { type: 'string' }, 'attack-eot': { type: 'string' },
       'attack-limit': { type: 'string' }, 'attack-iter': { type: 'string' }, queries: { type: 'string' },
       'no-attack': { type: 'boolean' }, 'no-adaptive': { type: 'boolean' }, 'pgd-steps': { type: 'string' }, 'pgd-eot': { type: 'string' },
+      config: { type: 'string' },
     },
   });
-  const dataset = values.dataset ?? 'mri-demo';
-  const base = dataset === 'digits' ? mergeConfig(defaultConfig(), digitsDefaults()) : defaultConfig();
+  const file = values.config === undefined ? {} : readConfigFile(values.config);
+  const fromFile = file.data?.dataset;
+  if (values.dataset === undefined && fromFile?.startsWith('folder:')) {
+    throw new ConfigError([`--config ${values.config}: the run used the folder '${fromFile.slice(7)}' dropped into the browser; pass its path with --dataset PATH`]);
+  }
+  const dataset = values.dataset ?? fromFile ?? 'mri-demo';
+  const defaults = dataset === 'digits' ? mergeConfig(defaultConfig(), digitsDefaults()) : defaultConfig();
+  // Flags on the command line override the file, which overrides the data set's defaults.
+  const base = mergeConfig(defaults, file);
   const top = values.top === undefined ? undefined : values.top === 'auto' ? 'auto' : num('top', values.top);
   const patch: DeepPartial<LabConfig> = {
     seed: num('seed', values.seed),

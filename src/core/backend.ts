@@ -21,6 +21,8 @@ export interface BackendOptions {
   /** Folder (URL or path ending in '/') holding the tfjs-backend-wasm .wasm binaries, or a URL per
    * binary file name (what a bundler hands out). */
   wasmPaths?: string | Record<string, string>;
+  /** false: the single-threaded (SIMD) WASM binary even where threads are possible. */
+  wasmThreads?: boolean;
 }
 
 interface GpuAdapterLike {
@@ -47,6 +49,7 @@ async function trySet(name: BackendName, opts: BackendOptions): Promise<boolean>
   try {
     if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
     if (name === 'wasm' && opts.wasmPaths) setWasmPaths(opts.wasmPaths as Parameters<typeof setWasmPaths>[0]);
+    if (name === 'wasm' && opts.wasmThreads === false) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     const ok = await tf.setBackend(name);
     await tf.ready();
     if (name === 'wasm') patchWasmMatMul();

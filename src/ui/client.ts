@@ -22,6 +22,8 @@ function isAbort(err: unknown): boolean {
   return err instanceof Error && (err.name === 'AbortError' || /run cancelled/.test(err.message));
 }
 
+const INIT_TIMEOUT_S = 90;
+
 export function download(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
@@ -54,7 +56,9 @@ export class LabClient {
     const shared = typeof SharedArrayBuffer !== 'undefined' && globalThis.crossOriginIsolated ? new SharedArrayBuffer(4) : undefined;
     this.cancelFlag = shared ? new Int32Array(shared) : null;
     try {
-      const info = await this.api.init(config.backend, shared);
+      // A backend whose initialization hangs (a lost GPU, a blocked WASM thread) must not leave the page waiting forever.
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`backend ${config.backend} did not start within ${INIT_TIMEOUT_S} s`)), INIT_TIMEOUT_S * 1000));
+      const info = await Promise.race([this.api.init(config.backend, shared), timeout]);
       this.store.setState({ engine: { status: 'ready', info, error: null } });
     } catch (err) {
       this.store.setState({ engine: { status: 'failed', info: null, error: message(err) } });
@@ -72,7 +76,17 @@ export class LabClient {
     this.api = null;
   }
 
+  private crashes: number[] = [];
+
   private crashed(why: string): void {
+    const now = performance.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < 60_000), now];
+    if (this.crashes.length > 2) {
+      this.stop();
+      const error = `The engine stopped three times within a minute (${why}). Choose another backend to restart it; settings and the last results are kept.`;
+      this.store.setState({ engine: { status: 'failed', info: null, error }, error, status: 'idle' });
+      return;
+    }
     this.store.setState({ error: `The engine stopped (${why}). It restarts now; settings and the last results are kept.`, status: 'idle' });
     void this.start();
   }

@@ -3,7 +3,8 @@
  * folder through the folder input, run with small settings, and read the basis images, the
  * rankings, the four-scenario chart and a per-image trace off the page.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { buildAndServe, launchChromium, type Served } from './browser';
 import { createRandom } from '../../src/core/random';
+import type { LabReport } from '../../src/core/pipeline/report';
 
 const SIDE = 32;
 const PER_CLASS = 40;
@@ -128,6 +130,67 @@ describe('the lab in Chromium on WebGPU', () => {
     expect(await page.getByTestId('backend-badge').textContent()).toBe('WEBGPU');
     // LAB_E2E_SHOTS=DIR keeps a full-page screenshot to look at.
     if (process.env.LAB_E2E_SHOTS) await page.screenshot({ path: join(process.env.LAB_E2E_SHOTS, 'lab-after-run.png'), fullPage: true });
+  }, 600_000);
+
+  /** The report the page offers for download, parsed. */
+  async function pageReport(): Promise<LabReport> {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-report').click()]);
+    return JSON.parse(await readFile((await download.path())!, 'utf8')) as LabReport;
+  }
+
+  async function runAndWait(): Promise<void> {
+    await page.getByTestId('run-button').click();
+    await expect.poll(() => page.getByTestId('run-button').isDisabled(), { timeout: 10_000, interval: 50 }).toBe(true);
+    await expect.poll(() => page.getByTestId('run-button').isEnabled(), { timeout: 480_000, interval: 500 }).toBe(true);
+    expect(await page.getByTestId('error').count()).toBe(0);
+  }
+
+  it('computes on WASM in the page exactly what the command line computes from the exported report', async () => {
+    await page.getByLabel('Backend').selectOption('wasm');
+    await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 60_000 }).toBe('WASM');
+    // The restarted engine gets the folder again and shows it without a new drop.
+    await expect.poll(() => page.getByTestId('data-summary').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/lesion/);
+    await expect.poll(() => page.getByTestId('stale-marker').count()).toBe(1);
+    await runAndWait();
+    const inPage = await pageReport();
+    expect(inPage.backend.name).toBe('wasm');
+
+    const out = await mkdtemp(join(tmpdir(), 'lab-e2e-cli-'));
+    const reportFile = join(out, 'page-report.json');
+    await writeFile(reportFile, JSON.stringify(inPage));
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', reportFile, '--dataset', scans, '--backend', 'wasm', '--out', out, '--quiet'],
+      { encoding: 'utf8', timeout: 300_000 });
+    expect(cli.status, cli.stderr).toBe(0);
+    const inNode = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as LabReport;
+
+    expect(inNode.dataset.counts).toEqual(inPage.dataset.counts);
+    expect(inNode.dataset.skipped.map((f) => f.file)).toEqual(inPage.dataset.skipped.map((f) => f.file));
+    expect(inNode.nmf.iterations).toBe(inPage.nmf.iterations);
+    expect(inNode.nmf.loss.at(-1)!).toBeCloseTo(inPage.nmf.loss.at(-1)!, 1);
+    expect(Math.abs(inNode.nmf.loss.at(-1)! / inPage.nmf.loss.at(-1)! - 1)).toBeLessThan(1e-3);
+    expect(inNode.selection.selected).toEqual(inPage.selection.selected);
+    inNode.selection.components.forEach((c, k) => expect(Math.abs(c.auc - inPage.selection.components[k].auc)).toBeLessThan(1e-3));
+    expect(Object.keys(inNode.scenarios).sort()).toEqual(Object.keys(inPage.scenarios).sort());
+    for (const [name, s] of Object.entries(inNode.scenarios)) {
+      for (const [metric, v] of Object.entries(s.metrics)) {
+        const w = inPage.scenarios[name].metrics[metric as keyof typeof s.metrics];
+        if (v === null || w === null) expect(w).toBe(v);
+        else expect(Math.abs(v - w), `${name}.${metric}: CLI ${v}, page ${w}`).toBeLessThan(1e-3);
+      }
+    }
+  }, 600_000);
+
+  it('moves the timestep and recomputes only the purification stages', async () => {
+    await page.getByTestId('timestep-slider').fill('20');
+    await expect.poll(() => page.getByTestId('stale-marker').count()).toBe(1);
+    await runAndWait();
+    const r = await pageReport();
+    expect(r.config.diffusion.timestep).toBe(20);
+    expect(r.scenarios.cleanDefended.timestep).toBe(20);
+    expect(r.reused).toEqual(expect.arrayContaining(['load', 'nmf', 'project', 'select', 'features', 'denoiser', 'classify', 'attackBaseline']));
+    expect(r.reused).not.toContain('evaluate');
+    expect(r.reused).not.toContain('attackDefended');
+    expect(await page.getByTestId('timing-row-nmf').textContent()).toMatch(/reused/i);
   }, 600_000);
 
   it('sent nothing anywhere but its own origin, and threw nothing', () => {
