@@ -34,7 +34,8 @@ export interface LabApi {
   init(request: BackendName | 'auto', cancelFlag?: SharedArrayBuffer): Promise<WorkerBackendInfo>;
   setFolder(name: string, files: FolderFile[]): Promise<string>;
   load(config: LabConfig, onProgress?: ProgressCallback): Promise<DatasetSummary>;
-  run(config: LabConfig, onProgress?: ProgressCallback): Promise<LabView>;
+  /** `onClean` receives a view of the clean scenarios (robust: null) before the attacks start. */
+  run(config: LabConfig, onProgress?: ProgressCallback, onClean?: (view: LabView) => void): Promise<LabView>;
   cancel(): void;
   memory(): { numTensors: number; numBytes: number };
   exportModels(): Promise<ExportedModel[]>;
@@ -87,9 +88,10 @@ export function createLabApi(backendOptions: BackendOptions, baseUrl: string): L
     load(config, onProgress) {
       return exclusive(async (signal) => summarizeDataset(await ready().load(config, { signal, onProgress })));
     },
-    run(config, onProgress) {
+    run(config, onProgress, onClean) {
       return exclusive(async (signal) => {
-        last = await ready().run(config, { signal, onProgress });
+        const clean = onClean ? async (partial: PipelineResult) => onClean(await buildView(partial)) : undefined;
+        last = await ready().run(config, { signal, onProgress, onClean: clean });
         return buildView(last);
       });
     },

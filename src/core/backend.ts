@@ -25,9 +25,17 @@ export interface BackendOptions {
   wasmThreads?: boolean;
 }
 
-interface GpuAdapterLike {
+export interface GpuAdapterLike {
+  /** Older Chromium: on the adapter; newer (GPUAdapterInfo): on `info`. */
   isFallbackAdapter?: boolean;
-  info?: { vendor?: string; architecture?: string; description?: string };
+  info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
+}
+
+/** A CPU implementation of WebGPU (SwiftShader, WARP, llvmpipe) is not a GPU. */
+export function isSoftwareAdapter(a: GpuAdapterLike): boolean {
+  if (a.isFallbackAdapter === true || a.info?.isFallbackAdapter === true) return true;
+  const i = a.info ?? {};
+  return /swiftshader|llvmpipe|lavapipe|microsoft basic render|\bwarp\b/i.test([i.vendor, i.architecture, i.description].join(' '));
 }
 
 async function probeWebGpu(): Promise<GpuAdapterLike | null> {
@@ -73,7 +81,8 @@ export async function initBackend(requested: BackendName | 'auto', opts: Backend
   }
   const notes: string[] = [];
   const adapter = await probeWebGpu();
-  if (adapter && !adapter.isFallbackAdapter) {
+  const software = adapter ? isSoftwareAdapter(adapter) : false;
+  if (adapter && !software) {
     if (await trySet('webgpu', opts)) return { name: 'webgpu', reason: 'hardware WebGPU adapter', adapter: describeAdapter(adapter) };
     notes.push('WebGPU adapter found but init failed');
   } else if (adapter) {
@@ -82,7 +91,7 @@ export async function initBackend(requested: BackendName | 'auto', opts: Backend
     notes.push('no WebGPU adapter');
   }
   const hasDom = typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined';
-  if (!adapter?.isFallbackAdapter && hasDom && (await trySet('webgl', opts))) {
+  if (!software && hasDom && (await trySet('webgl', opts))) {
     return { name: 'webgl', reason: notes.join('; '), adapter: adapter ? describeAdapter(adapter) : undefined };
   }
   if (await trySet('wasm', opts)) return { name: 'wasm', reason: notes.join('; '), adapter: adapter ? describeAdapter(adapter) : undefined };

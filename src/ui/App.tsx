@@ -37,6 +37,8 @@ function Results() {
   const client = useLabClient();
   const view = useLab((s) => s.view);
   const stale = useLab(isStale);
+  const partial = useLab((s) => s.partial);
+  const running = useLab((s) => s.status !== 'idle');
   if (!view) {
     return <p className="muted empty">Press Run to factorize, select, train, purify and attack. Every number is computed in this browser.</p>;
   }
@@ -50,8 +52,13 @@ function Results() {
         <button type="button" onClick={() => client.exportReport()} data-testid="export-report">report.json</button>
         <button type="button" onClick={() => void client.exportModels()} data-testid="export-models">models (TF.js)</button>
       </div>
+      {partial && (
+        <div className="alert" role="status" data-testid="partial-notice">
+          Clean scenarios are up to date; the robust ones {running ? 'are being computed (attacks running)' : 'were not computed (the run stopped)'}.
+        </div>
+      )}
       <ScenarioChart view={view} />
-      <Traces view={view} />
+      {!partial && <Traces view={view} />}
       <BasisGrid view={view} />
       <div className="two">
         <ActivationHeatmap view={view} />

@@ -7,10 +7,11 @@
 import * as Comlink from 'comlink';
 import type { BackendName, LabConfig } from '../core/config';
 import type { ProgressEvent } from '../core/pipeline/progress';
+import type { LabView } from '../core/pipeline/view';
 import { reportToJson } from '../core/pipeline/report';
 import type { FolderFile } from '../../workers/browserData';
 import type { LabApi } from '../../workers/labApi';
-import { dataKey, type LabStore } from './store';
+import { dataKey, isStale, onlyPurificationDiffers, type LabStore } from './store';
 import { configToQuery } from './url';
 
 function message(err: unknown): string {
@@ -99,6 +100,28 @@ export class LabClient {
     history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
     if (config.backend !== before.backend) void this.start();
     else if (dataKey(config) !== dataKey(before)) void this.loadData();
+    else this.scheduleLive();
+  }
+
+  private liveTimer: ReturnType<typeof setTimeout> | null = null;
+  private liveRunning = false;
+
+  /**
+   * The purification sliders (timestep, K) update the results by themselves: every stage before
+   * them is cached, so a rerun costs the evaluation (and the defended attack, which follows).
+   * Other settings only mark the view stale until Run.
+   */
+  private scheduleLive(): void {
+    const s = this.store.getState();
+    if (!s.view || !s.viewConfig || !isStale(s) || !onlyPurificationDiffers(s.viewConfig, s.config)) return;
+    if (this.liveTimer) clearTimeout(this.liveTimer);
+    this.liveTimer = setTimeout(() => {
+      this.liveTimer = null;
+      const now = this.store.getState();
+      if (now.status === 'idle') void this.run(true);
+      // A live rerun already going is for an older value: stop it; its end starts the new one.
+      else if (now.status === 'running' && this.liveRunning) this.cancel();
+    }, 400);
   }
 
   async setFolder(name: string, files: FolderFile[]): Promise<void> {
@@ -175,21 +198,27 @@ export class LabClient {
     }
   }
 
-  async run(): Promise<void> {
+  async run(live = false): Promise<void> {
     const { config, status } = this.store.getState();
     if (!this.api || status !== 'idle') return;
     if (this.cancelFlag) Atomics.store(this.cancelFlag, 0, 0);
+    this.liveRunning = live;
     this.store.setState({ status: 'running', stages: {}, current: null, startedAt: performance.now(), error: null, notice: null });
+    const onClean = (view: LabView) => this.store.setState({ view, viewConfig: config, partial: true });
     try {
-      const view = await this.api.run(config, Comlink.proxy(this.onProgress));
+      const view = await this.api.run(config, Comlink.proxy(this.onProgress), Comlink.proxy(onClean));
       this.loadedKey = dataKey(config);
       // A stage whose last steps were skipped (attacks with no point left) is still finished.
       const stages = Object.fromEntries(Object.entries(this.store.getState().stages).map(([k, e]) => [k, { ...e, done: e.total, etaSeconds: 0 }]));
-      this.store.setState({ view, viewConfig: config, status: 'idle', stages });
+      this.store.setState({ view, viewConfig: config, partial: false, status: 'idle', stages });
     } catch (err) {
-      if (isAbort(err)) this.store.setState({ status: 'idle', notice: 'Run cancelled. Finished stages are kept and will be reused.' });
+      // The view stays as it is: complete from an earlier run, or the clean scenarios of this one.
+      if (isAbort(err)) this.store.setState({ status: 'idle', notice: live ? null : 'Run cancelled. Finished stages are kept and will be reused.' });
       else this.store.setState({ status: 'idle', error: message(err) });
+    } finally {
+      this.liveRunning = false;
     }
+    this.scheduleLive();
   }
 
   cancel(): void {

@@ -28,6 +28,8 @@ export interface LabState {
   view: LabView | null;
   /** The config the view was computed with. */
   viewConfig: LabConfig | null;
+  /** The view holds the clean scenarios only; the attacks are still running. */
+  partial: boolean;
 }
 
 export type LabStore = StoreApi<LabState>;
@@ -39,13 +41,26 @@ export function createLabStore(config: LabConfig, warnings: string[]): LabStore 
     folder: null, summary: null,
     status: 'idle', stages: {}, current: null, startedAt: null,
     error: null, notice: null,
-    view: null, viewConfig: null,
+    view: null, viewConfig: null, partial: false,
   }));
 }
 
 /** The view no longer matches the settings on screen (a slider moved since the run). */
 export function isStale(s: Pick<LabState, 'view' | 'viewConfig' | 'config'>): boolean {
   return s.view !== null && s.viewConfig !== null && stableStringify(s.viewConfig) !== stableStringify(s.config);
+}
+
+/** Settings that only the purification (evaluation and the defended attack) reads. */
+const PURIFICATION_ONLY = ['timestep', 'eot', 'reverseSteps'] as const;
+
+/** a and b differ at most in the purification settings: a rerun is cheap (every earlier stage is cached). */
+export function onlyPurificationDiffers(a: LabConfig, b: LabConfig): boolean {
+  const strip = (c: LabConfig) => {
+    const diffusion: Record<string, unknown> = { ...c.diffusion };
+    for (const k of PURIFICATION_ONLY) delete diffusion[k];
+    return stableStringify({ ...c, diffusion });
+  };
+  return strip(a) === strip(b);
 }
 
 /** Settings that change what the data panel shows (the load stage's inputs). */

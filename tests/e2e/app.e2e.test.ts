@@ -87,6 +87,18 @@ describe('the lab in Chromium on WebGPU', () => {
     expect(await page.getByTestId('backend-adapter').textContent()).toMatch(/\S/);
   }, 90_000);
 
+  it("'auto' prefers WASM to Chromium's software WebGPU adapter, and says why", async () => {
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${served.url}?data.count=40`);
+      const badge = other.getByTestId('backend-badge');
+      await expect.poll(() => badge.textContent(), { timeout: 60_000 }).toBe('WASM');
+      expect(await badge.getAttribute('title')).toMatch(/WebGPU adapter is software \(.*swiftshader.*\), slower than WASM/i);
+    } finally {
+      await other.close();
+    }
+  }, 90_000);
+
   it('decodes a dropped folder in the page and lists what it skipped', async () => {
     await page.getByTestId('folder-input').setInputFiles(scans);
     const summary = page.getByTestId('data-summary');
@@ -180,10 +192,12 @@ describe('the lab in Chromium on WebGPU', () => {
     }
   }, 600_000);
 
-  it('moves the timestep and recomputes only the purification stages', async () => {
+  it('moves the timestep and updates the results by itself, recomputing only the purification stages', async () => {
     await page.getByTestId('timestep-slider').fill('20');
-    await expect.poll(() => page.getByTestId('stale-marker').count()).toBe(1);
-    await runAndWait();
+    // No Run press: the purification sliders rerun on their own (every earlier stage is cached).
+    await expect.poll(() => page.getByTestId('run-button').isDisabled(), { timeout: 10_000, interval: 50 }).toBe(true);
+    await expect.poll(() => page.getByTestId('run-button').isEnabled(), { timeout: 300_000, interval: 500 }).toBe(true);
+    expect(await page.getByTestId('stale-marker').count()).toBe(0);
     const r = await pageReport();
     expect(r.config.diffusion.timestep).toBe(20);
     expect(r.scenarios.cleanDefended.timestep).toBe(20);
@@ -191,6 +205,11 @@ describe('the lab in Chromium on WebGPU', () => {
     expect(r.reused).not.toContain('evaluate');
     expect(r.reused).not.toContain('attackDefended');
     expect(await page.getByTestId('timing-row-nmf').textContent()).toMatch(/reused/i);
+    // Any other setting only marks the view stale until Run.
+    await page.getByTestId('rank-slider').fill('5');
+    await expect.poll(() => page.getByTestId('stale-marker').count()).toBe(1);
+    await page.waitForTimeout(1000);
+    expect(await page.getByTestId('run-button').isEnabled()).toBe(true);
   }, 600_000);
 
   it('sent nothing anywhere but its own origin, and threw nothing', () => {

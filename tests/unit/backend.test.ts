@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/core/backend';
+import { initBackend, isSoftwareAdapter } from '../../src/core/backend';
 import { nodeWasmPaths } from '../../src/cli/wasmPaths';
 
 describe('backend choice', () => {
@@ -18,5 +18,17 @@ describe('backend choice', () => {
     expect(cpu).toEqual({ name: 'cpu', reason: 'requested', adapter: undefined });
     expect(tf.getBackend()).toBe('cpu');
     await expect(initBackend('webgpu')).rejects.toThrow(/no WebGPU adapter/);
+  });
+});
+
+describe('software WebGPU adapters', () => {
+  it('are recognized by the flag on the adapter, on its info, or by name', () => {
+    expect(isSoftwareAdapter({ isFallbackAdapter: true })).toBe(true);
+    expect(isSoftwareAdapter({ info: { isFallbackAdapter: true } })).toBe(true);
+    // Chromium 156 with --enable-unsafe-webgpu and no GPU: no flag anywhere, vendor google, architecture swiftshader.
+    expect(isSoftwareAdapter({ info: { vendor: 'google', architecture: 'swiftshader', description: '' } })).toBe(true);
+    expect(isSoftwareAdapter({ info: { vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' } })).toBe(true);
+    expect(isSoftwareAdapter({ isFallbackAdapter: false, info: { vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100' } })).toBe(false);
+    expect(isSoftwareAdapter({ info: { vendor: 'apple', architecture: 'metal-3' } })).toBe(false);
   });
 });

@@ -24,6 +24,9 @@ export type DataLoader = (data: DataConfig, seed: number, progress: ProgressFn, 
 export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: ProgressListener;
+  /** Called once the clean scenarios are evaluated and before any attack runs (with `robust`
+   * null), so a host can show clean numbers while the attacks take their time. */
+  onClean?: (partial: PipelineResult) => void | Promise<void>;
 }
 
 /**
@@ -152,6 +155,9 @@ export class Pipeline {
     });
 
     let robust: PipelineResult['robust'] = null;
+    if (config.attack.enabled && opts.onClean) {
+      await opts.onClean({ config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings: { ...timings }, reused: [...reused] });
+    }
     if (config.attack.enabled) {
       const a = config.attack;
       const points = attackedPoints(dataset.test.count, a.limit);

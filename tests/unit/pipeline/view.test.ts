@@ -14,7 +14,23 @@ describe('buildView', () => {
   let view: LabView;
 
   it('turns a run into plain arrays without leaking tensors', async () => {
-    result = await pipeline.run(smallMri({ attack: { limit: 12 } }));
+    const seen: { stagesDone: string[]; robust: unknown; accuracy: number }[] = [];
+    const stages: string[] = [];
+    result = await pipeline.run(smallMri({ attack: { limit: 12 } }), {
+      onProgress: (e) => { if (!stages.includes(e.stage)) stages.push(e.stage); },
+      onClean: async (partial) => {
+        seen.push({ stagesDone: [...stages], robust: partial.robust, accuracy: partial.evaluation.cleanDefended.metrics.accuracy });
+        const early = await buildView(partial);
+        expect(early.robust).toBeNull();
+        expect(early.report.scenarios.robustBaseline).toBeUndefined();
+      },
+    });
+    // Once, after the clean evaluation and before either attack.
+    expect(seen).toHaveLength(1);
+    expect(seen[0].robust).toBeNull();
+    expect(seen[0].stagesDone).toContain('denoiser');
+    expect(seen[0].stagesDone).not.toContain('attackBaseline');
+    expect(seen[0].accuracy).toBe(result.evaluation.cleanDefended.metrics.accuracy);
     const before = tf.memory().numTensors;
     view = await buildView(result, { samplesPerClass: 3 });
     expect(tf.memory().numTensors).toBe(before);
