@@ -66,6 +66,9 @@ export interface ImageCnnConfig extends TrainConfig {
   enabled: boolean;
   filters: number[];
   dense: number;
+  /** Training augmentation: each training image is shifted by up to this many whole pixels in
+   * x and y (its own random offset per epoch); 0 = none. */
+  shift: number;
 }
 
 export interface DiffusionConfig {
@@ -137,7 +140,7 @@ export function defaultConfig(): LabConfig {
     nmf: { rank: 15, loss: 'kl', init: 'nndsvda', maxIter: 200, tol: 1e-4, projectIter: 100 },
     select: { top: 'auto', alpha: 0.05, minSelected: 4 },
     classifier: { features: 'auto', epochs: 150, batchSize: 64, learningRate: 3e-3, patience: 20, filters: [16, 32], kernelSize: 3, dense: 32, inputNoise: 0.05 },
-    imageCnn: { enabled: true, epochs: 12, batchSize: 64, learningRate: 1e-3, patience: 4, filters: [8, 16], dense: 64 },
+    imageCnn: { enabled: true, epochs: 12, batchSize: 64, learningRate: 1e-3, patience: 4, filters: [8, 16], dense: 64, shift: 0 },
     diffusion: {
       steps: 1000, betaStart: 1e-4, betaEnd: 0.02, timestep: 41, eot: 8, reverseSteps: 10,
       hidden: 128, embedding: 32, epochs: 200, batchSize: 128, learningRate: 2e-3,
@@ -154,6 +157,10 @@ export function digitsDefaults(): DeepPartial<LabConfig> {
   return {
     data: { dataset: 'digits', imageSize: 28, split: [0.7, 0.15, 0.15] },
     nmf: { rank: 40 },
+    // Measured (seed 0, 2-core CPU): [8, 16] filters + a 64-unit embedding stay at 0.967–0.973
+    // (batch 16–64, up to 20 epochs, ±2-pixel shifts); [16, 32] + 128 with ±1-pixel shifts reach
+    // 0.977 alone and 0.985 as the hybrid (best epoch 9 of 12; ≈ 7 CPU-minutes for the clean stages).
+    imageCnn: { filters: [16, 32], dense: 128, batchSize: 32, learningRate: 2e-3, epochs: 12, patience: 4, shift: 1 },
     // 7,000 training vectors: 60 epochs give the denoiser as many steps as 200 do on mri-demo.
     diffusion: { epochs: 60 },
     attack: { attacks: ['apgd-ce', 'apgd-dlr'] },
@@ -226,6 +233,7 @@ export function validateConfig(c: LabConfig): LabConfig {
   int(d.eot, 'diffusion.eot', 1, 10000);
   int(d.reverseSteps, 'diffusion.reverseSteps', 1, 1000);
   num(c.classifier.inputNoise, 'classifier.inputNoise', 0, 10);
+  if (c.imageCnn.shift !== undefined) int(c.imageCnn.shift, 'imageCnn.shift', 0, Math.floor(c.data.imageSize / 4));
   int(d.hidden, 'diffusion.hidden', 1, 100000);
   int(d.embedding, 'diffusion.embedding', 2, 100000);
   if (d.embedding % 2 !== 0) p.push(`diffusion.embedding = ${d.embedding}: must be even (sine and cosine halves)`);

@@ -55,3 +55,23 @@ export function embeddingModel(model: tf.LayersModel): tf.LayersModel {
   const embedding = model.getLayer('embedding');
   return tf.model({ inputs: model.inputs, outputs: embedding.output as tf.SymbolicTensor, name: `${model.name}_embedding` });
 }
+
+/**
+ * Training augmentation: shifts each flat S×S image of the batch by its own whole-pixel offset
+ * (dx, dy) ∈ [−maxShift, maxShift]² drawn from `rng`, filling the uncovered border with 0
+ * (the background). Handwriting is not centred exactly; the shifted copies teach the CNN that.
+ */
+export function randomShifts(xb: tf.Tensor2D, size: number, maxShift: number, rng: { int(n: number): number }): tf.Tensor2D {
+  const n = xb.shape[0];
+  if (maxShift <= 0 || n === 0) return xb;
+  const transforms = new Float32Array(n * 8);
+  for (let i = 0; i < n; i++) {
+    // Output pixel (x, y) reads input (x + dx, y + dy).
+    transforms.set([1, 0, rng.int(2 * maxShift + 1) - maxShift, 0, 1, rng.int(2 * maxShift + 1) - maxShift, 0, 0], i * 8);
+  }
+  return tf.tidy(() => {
+    const images = tf.reshape(xb, [n, size, size, 1]) as tf.Tensor4D;
+    const moved = tf.image.transform(images, tf.tensor2d(transforms, [n, 8]), 'nearest', 'constant', 0);
+    return tf.reshape(moved, [n, size * size]) as tf.Tensor2D;
+  });
+}

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../config';
-import { createRandom, permutation } from '../random';
+import { createRandom, permutation, type RandomStream } from '../random';
 
 export interface TrainHistory {
   /** Mean training cross-entropy per epoch (over the epoch's mini-batches, weighted by size). */
@@ -73,6 +73,9 @@ export async function trainClassifier(
     onEpoch?: (epoch: number, h: TrainHistory) => void;
     /** Std of Gaussian noise added to each training input (data augmentation); 0 = none. */
     inputNoise?: number;
+    /** Transforms each training mini-batch (data augmentation), drawing from the seeded stream
+     * it is given; runs inside the gradient scope, on inputs only. */
+    augment?: (xb: tf.Tensor2D, rng: RandomStream) => tf.Tensor2D;
   } = {},
 ): Promise<TrainHistory> {
   const { xTrain, yTrain, xVal, yVal } = data;
@@ -84,6 +87,7 @@ export async function trainClassifier(
   const batchSize = Math.min(cfg.batchSize, n);
   const rng = createRandom(seed, 'classifier/shuffle');
   const noiseRng = createRandom(seed, 'classifier/input-noise');
+  const augmentRng = createRandom(seed, 'classifier/augment');
   const inputNoise = opts.inputNoise ?? 0;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = tf.train.adam(cfg.learningRate);
@@ -109,7 +113,8 @@ export async function trainClassifier(
         const noiseSeed = inputNoise > 0 ? noiseRng.seed() : 0;
         const batchLoss = optimizer.minimize(() => {
           const idx = tf.slice(order, start, size);
-          let xb = tf.gather(xTrain, idx);
+          let xb = tf.gather(xTrain, idx) as tf.Tensor2D;
+          if (opts.augment) xb = opts.augment(xb, augmentRng);
           if (inputNoise > 0) xb = tf.add(xb, tf.randomNormal(xb.shape, 0, inputNoise, 'float32', noiseSeed));
           const logits = model.apply(xb, { training: true }) as tf.Tensor2D;
           return tf.losses.softmaxCrossEntropy(tf.gather(yTrainOneHot, idx), logits) as tf.Scalar;

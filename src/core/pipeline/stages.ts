@@ -9,7 +9,7 @@ import { factorize } from '../nmf/factorize';
 import { imageFeatures, normalizeRows } from '../nmf/project';
 import { rankComponents, selectComponents } from '../select/ranking';
 import { buildFeatureCnn } from '../models/featureCnn';
-import { buildImageCnn, embeddingModel } from '../models/imageCnn';
+import { buildImageCnn, embeddingModel, randomShifts } from '../models/imageCnn';
 import { buildHybridClassifier, hybridFeatures } from '../models/hybrid';
 import { predictLogits, trainClassifier, type TrainHistory } from '../models/train';
 import { linearSchedule, type NoiseSchedule } from '../diffusion/schedule';
@@ -108,8 +108,10 @@ export async function imageCnnStage(data: Dataset, cfg: ImageCnnConfig, seed: nu
   // An empty validation split is fine: trainClassifier then stops early on the training loss.
   const xVal = imageMatrix(data.val, data.size);
   try {
+    const shift = cfg.shift ?? 0;
     const history = await trainClassifier(model, { xTrain, yTrain: data.train.labels, xVal, yVal: data.val.labels }, cfg, seed, {
       signal: ctx.signal, onEpoch: (e) => ctx.progress(e + 1, cfg.epochs),
+      augment: shift > 0 ? (xb, rng) => randomShifts(xb, data.size, shift, rng) : undefined,
     });
     return { model, history };
   } catch (err) {

@@ -156,6 +156,51 @@ describe('purify and the defended model', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('reverseDiffusion: gradients through S steps equal the unrolled chain\'s, in memory that does not grow with S', async () => {
+    const before = tf.memory().numTensors;
+    const xt = tf.tidy(() => noiseFeatures(x, 41, schedule, tf.randomNormal([3, 5], 0, 1, 'float32', 9) as tf.Tensor2D));
+    const w = tf.tensor2d([[1, -2, 0.5, 3, -1]]);
+    // The plain DDIM chain, taped end to end.
+    const unrolled = (xs: tf.Tensor2D, taus: number[]) => {
+      let x0 = xs;
+      taus.forEach((tau, i) => {
+        x0 = denoise(denoiser, xs, tf.fill([xs.shape[0]], tau) as tf.Tensor1D, schedule, 8, prior);
+        if (i < taus.length - 1) {
+          const ab = schedule.alphaBar[tau];
+          const abNext = schedule.alphaBar[taus[i + 1]];
+          const eps = tf.div(tf.sub(xs, tf.mul(x0, Math.sqrt(ab))), Math.sqrt(1 - ab));
+          xs = tf.add(tf.mul(x0, Math.sqrt(abNext)), tf.mul(eps, Math.sqrt(1 - abNext)));
+        }
+      });
+      return x0;
+    };
+    const loss = (f: (z: tf.Tensor2D) => tf.Tensor2D) => (z: tf.Tensor) => tf.sum(tf.mul(f(z as tf.Tensor2D), w));
+    const got = tf.grad(loss((z) => reverseDiffusion(z, 41, denoiser, schedule, 8, prior, 3)))(xt);
+    const want = tf.grad(loss((z) => unrolled(z, [41, 27, 14])))(xt);
+    const g = want.dataSync();
+    expect(g.some((v) => Math.abs(v) > 1e-4)).toBe(true);
+    got.dataSync().forEach((v, i) => expect(v).toBeCloseTo(g[i], 5));
+    tf.dispose([got, want]);
+
+    // Peak bytes of one gradient on a batch big enough for the activations to dominate: the
+    // taped chain holds every step's intermediates (≈ S times one step's), the checkpointed one
+    // one step's plus the S step inputs. This is what overflowed the WASM heap on digits.
+    const big = tf.tile(xt, [400, 1]) as tf.Tensor2D;
+    const peak = async (f: (z: tf.Tensor2D) => tf.Tensor2D) => {
+      const info = await tf.profile(() => tf.tidy(() => tf.grad(loss(f))(big)));
+      info.result instanceof tf.Tensor ? info.result.dispose() : tf.dispose(info.result as tf.Tensor[]);
+      return info.peakBytes - info.newBytes;
+    };
+    const one = await peak((z) => reverseDiffusion(z, 41, denoiser, schedule, 8, prior, 1));
+    const ten = await peak((z) => reverseDiffusion(z, 41, denoiser, schedule, 8, prior, 10));
+    const taus = Array.from({ length: 10 }, (_, i) => Math.round((41 * (10 - i)) / 10));
+    const tenTaped = await peak((z) => unrolled(z, taus));
+    expect(tenTaped).toBeGreaterThan(5 * one);
+    expect(ten).toBeLessThan(2.5 * one);
+    tf.dispose([xt, w, big]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('the preconditioning makes even an untrained denoiser nearly the identity at t = 1', () => {
     const [gap, raw] = tf.tidy(() => {
       const out = denoise(denoiser, x, tf.fill([3], 1) as tf.Tensor1D, schedule, 8, prior);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type ImageCnnConfig } from '../../../src/core/config';
-import { buildImageCnn, embeddingModel } from '../../../src/core/models/imageCnn';
+import { buildImageCnn, embeddingModel, randomShifts } from '../../../src/core/models/imageCnn';
 import { predictLogits, trainClassifier } from '../../../src/core/models/train';
 import { createRandom } from '../../../src/core/random';
 import { gradientErrors } from './gradientCheck';
@@ -91,5 +91,23 @@ describe('buildImageCnn', () => {
     tf.dispose(x);
     model.dispose();
     reloaded.dispose();
+  });
+});
+
+describe('randomShifts', () => {
+  it('moves each image by its own whole-pixel offset, filling with 0; shift 0 is the identity', () => {
+    const before = tf.memory().numTensors;
+    const x = tf.tensor2d([Array.from({ length: 16 }, (_, i) => i + 1), Array.from({ length: 16 }, (_, i) => i + 1)]);
+    // Draws dx, dy per image as int(5) − 2: image 0 (dx, dy) = (1, 0), image 1 (−2, 2).
+    const draws = [3, 2, 0, 4];
+    let k = 0;
+    const y = randomShifts(x, 4, 2, { int: (n: number) => { expect(n).toBe(5); return draws[k++]; } });
+    expect(Array.from(y.dataSync())).toEqual([
+      2, 3, 4, 0, 6, 7, 8, 0, 10, 11, 12, 0, 14, 15, 16, 0,
+      0, 0, 9, 10, 0, 0, 13, 14, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    expect(randomShifts(x, 4, 0, { int: () => 0 })).toBe(x);
+    tf.dispose([x, y]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
