@@ -43,7 +43,12 @@ export interface FeatureMap {
 export function pixelsToFeatures(x: tf.Tensor2D, map: FeatureMap): tf.Tensor2D {
   return tf.tidy(() => {
     const activations = imageFeatures(x, map.W, map.projectIter, map.loss);
-    const nmf = normalizeRows(tf.gather(activations, map.selected, 1) as tf.Tensor2D);
+    // Selection as a product with a 0/1 matrix rather than tf.gather: gather's gradient needs
+    // UnsortedSegmentSum, which tfjs-backend-wasm 4.22 does not register.
+    const rank = activations.shape[1];
+    const pick = new Float32Array(rank * map.selected.length);
+    map.selected.forEach((k, j) => { pick[k * map.selected.length + j] = 1; });
+    const nmf = normalizeRows(tf.matMul(activations, tf.tensor2d(pick, [rank, map.selected.length])) as tf.Tensor2D);
     if (!map.imageCnn) return nmf;
     const emb = embeddingModel(map.imageCnn).apply(x) as tf.Tensor2D;
     return hybridFeatures(emb, nmf);
