@@ -118,6 +118,17 @@ describe('the lab in Chromium on WebGPU', () => {
     expect(page.url()).toContain('data.dataset=folder%3Ascans');
   }, 90_000);
 
+  it('cancels a run mid-way and leaves the page ready for the next', async () => {
+    await page.getByTestId('run-button').click();
+    // On the software adapter every stage takes seconds: the cancel lands inside the run.
+    await expect.poll(async () => (await page.getByTestId('progress').textContent().catch(() => '')) ?? '', { timeout: 60_000, interval: 100 }).toMatch(/project|select|features|denoiser/);
+    await page.getByRole('button', { name: 'Cancel' }).first().click({ timeout: 10_000 });
+    await expect.poll(() => page.getByTestId('run-button').isEnabled(), { timeout: 120_000 }).toBe(true);
+    expect(await page.getByText('Run cancelled').count()).toBe(1);
+    expect(await page.getByTestId('error').count()).toBe(0);
+    expect(await page.getByTestId('results').count()).toBe(0);
+  }, 180_000);
+
   it('runs every stage and shows basis images, rankings, the four scenarios and traces', async () => {
     await page.getByTestId('run-button').click();
     await page.getByTestId('results').waitFor({ timeout: 480_000 });
