@@ -42,6 +42,7 @@ export class LabClient {
   private loadedKey: string | null = null;
   private pending: ProgressEvent[] = [];
   private flushScheduled = false;
+  private loading: Promise<void> | null = null;
 
   constructor(readonly store: LabStore) {}
 
@@ -75,6 +76,9 @@ export class LabClient {
     this.worker?.terminate();
     this.worker = null;
     this.api = null;
+    // A call to the terminated worker never answers: forget it, or every later load would wait on it.
+    this.loading = null;
+    this.liveRunning = false;
   }
 
   private crashes: number[] = [];
@@ -162,8 +166,6 @@ export class LabClient {
     if (typeof requestAnimationFrame === 'function') requestAnimationFrame(flush);
     else setTimeout(flush, 16);
   };
-
-  private loading: Promise<void> | null = null;
 
   loadData(): Promise<void> {
     if (this.loading) return this.loading;

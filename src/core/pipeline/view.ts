@@ -125,17 +125,22 @@ function countPerClass(labels: Int32Array, numClasses: number): number[] {
   return out;
 }
 
+/** The first `perClass` training images of every class, class after class. */
+function trainingSamples(ds: Dataset, perClass: number): DatasetSummary['samples'] {
+  const picks = sampleIndices(ds.train.labels, ds.classNames.length, perClass);
+  const px = ds.size * ds.size;
+  const pixels = new Float32Array(picks.length * px);
+  picks.forEach((i, k) => pixels.set(ds.train.pixels.subarray(i * px, (i + 1) * px), k * px));
+  return { ...toGray(pixels, ds.size, picks.length), labels: Int32Array.from(picks, (i) => ds.train.labels[i]) };
+}
+
 export function summarizeDataset(ds: Dataset, samplesPerClass = 8): DatasetSummary {
   const numClasses = ds.classNames.length;
-  const picks = sampleIndices(ds.train.labels, numClasses, samplesPerClass);
-  const px = ds.size * ds.size;
-  const samplePixels = new Float32Array(picks.length * px);
-  picks.forEach((i, k) => samplePixels.set(ds.train.pixels.subarray(i * px, (i + 1) * px), k * px));
   return {
     name: ds.name, classNames: ds.classNames, size: ds.size, splitSource: ds.splitSource,
     counts: { train: countPerClass(ds.train.labels, numClasses), val: countPerClass(ds.val.labels, numClasses), test: countPerClass(ds.test.labels, numClasses) },
     skipped: ds.skipped,
-    samples: { ...toGray(samplePixels, ds.size, picks.length), labels: Int32Array.from(picks, (i) => ds.train.labels[i]) },
+    samples: trainingSamples(ds, samplesPerClass),
   };
 }
 
@@ -204,7 +209,7 @@ export async function buildView(r: PipelineResult, opts: ViewOptions = {}): Prom
     classMeans,
     confusion,
     denoiserErrors: { noised: e.quality.noisedError, denoised: e.quality.denoisedError },
-    samples: summarizeDataset(ds, opts.samplesPerClass).samples,
+    samples: trainingSamples(ds, opts.samplesPerClass ?? 8),
     test: { ...toGray(ds.test.pixels, size, ds.test.count), labels: ds.test.labels, names: ds.test.names ?? null },
     reconstructions: toGray(reconV, size, ds.test.count),
     featureDim: r.classifier.inputs.test.shape[1],
