@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { buildAndServe, launchChromium } from '../tests/e2e/browser';
+import { buildAndServe, launchChromium } from '../src/cli/browser';
 import type { LabReport } from '../src/core/pipeline/report';
 
 const { values } = parseArgs({ options: { query: { type: 'string' }, out: { type: 'string' }, minutes: { type: 'string' } } });

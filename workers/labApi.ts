@@ -11,6 +11,8 @@ import type { ProgressEvent } from '../src/core/pipeline/progress';
 import { buildView, summarizeDataset, type DatasetSummary, type LabView } from '../src/core/pipeline/view';
 import { layersModelFiles, type LayersModelFiles } from '../src/core/models/serialize';
 import { createBrowserLoader, folderId, type Folder, type FolderFile } from './browserData';
+import { benchConfig, benchRun, nmfBenchShape, nmfSecondsPerIteration, type BenchScale } from '../src/core/pipeline/bench';
+import { buildReport, type LabReport } from '../src/core/pipeline/report';
 
 export interface WorkerBackendInfo extends BackendInfo {
   /** Whether SharedArrayBuffer (WASM threads, instant cancel) is available. */
@@ -19,6 +21,20 @@ export interface WorkerBackendInfo extends BackendInfo {
 
 export interface ExportedModel extends LayersModelFiles {
   name: 'classifier' | 'denoiser' | 'imageCnn';
+}
+
+/** What the bench page reports: the same quantities as `npm run bench` in Node. */
+export interface BenchResult {
+  backend: WorkerBackendInfo;
+  scale: BenchScale;
+  nmfSecondsPerIteration: number;
+  nmfShape: [number, number];
+  endToEndSeconds: number;
+  timestepRescoreSeconds: number;
+  rescoreReused: string[];
+  tensorsAfterRun: number;
+  tensorsAfterRescore: number;
+  report: LabReport;
 }
 
 export type ProgressCallback = (event: ProgressEvent) => void;
@@ -39,6 +55,9 @@ export interface LabApi {
   cancel(): void;
   memory(): { numTensors: number; numBytes: number };
   exportModels(): Promise<ExportedModel[]>;
+  /** The bench's NMF timing and end-to-end run on mri-demo, on a pipeline of its own (the page's
+   * cache is neither used nor disturbed). */
+  bench(scale: BenchScale, onProgress?: ProgressCallback): Promise<BenchResult>;
 }
 
 /** An AbortSignal-like view of a shared flag the page sets without waiting for this worker. */
@@ -48,6 +67,7 @@ function combinedSignal(controller: AbortController, flag: Int32Array | null): A
 
 export function createLabApi(backendOptions: BackendOptions, baseUrl: string): LabApi {
   let pipeline: Pipeline | null = null;
+  let backendInfo: WorkerBackendInfo | null = null;
   let folder: Folder | null = null;
   let last: PipelineResult | null = null;
   let busy = false;
@@ -75,7 +95,8 @@ export function createLabApi(backendOptions: BackendOptions, baseUrl: string): L
       flag = cancelFlag ? new Int32Array(cancelFlag) : null;
       const info = await initBackend(request, backendOptions);
       pipeline = new Pipeline(createBrowserLoader(() => folder, baseUrl), info);
-      return { ...info, crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true };
+      backendInfo = { ...info, crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true };
+      return backendInfo;
     },
     async setFolder(name, files) {
       if (busy) throw new BusyError();
@@ -110,6 +131,34 @@ export function createLabApi(backendOptions: BackendOptions, baseUrl: string): L
       const out: ExportedModel[] = [];
       for (const [name, model] of models) if (model) out.push({ name, ...(await layersModelFiles(model, `${name}.weights.bin`)) });
       return out;
+    },
+    bench(scale, onProgress) {
+      return exclusive(async () => {
+        if (!backendInfo) throw new Error('the engine is not initialized: call init() first');
+        // Small tensors would otherwise be computed on the CPU and the GPU figures would mix in CPU time.
+        if (backendInfo.name === 'webgpu') tf.env().set('WEBGPU_CPU_FORWARD', false);
+        const shape = nmfBenchShape(scale);
+        const V = tf.randomUniform(shape, 0, 1, 'float32', 7) as tf.Tensor2D;
+        let nmf: number;
+        try {
+          nmf = await nmfSecondsPerIteration(V, 15, scale === 'paper' ? 10 : 3, (done, total) => onProgress?.({
+            stage: 'nmf', done, total, etaSeconds: null, note: `timing ${shape[0]} × ${shape[1]}`,
+          }));
+        } finally {
+          V.dispose();
+        }
+        const own = new Pipeline(createBrowserLoader(() => null, baseUrl), backendInfo);
+        try {
+          const run = await benchRun(own, benchConfig(scale), onProgress);
+          return {
+            backend: backendInfo, scale, nmfSecondsPerIteration: nmf, nmfShape: shape, endToEndSeconds: run.endToEndSeconds,
+            timestepRescoreSeconds: run.timestepRescoreSeconds, rescoreReused: run.rescoreReused,
+            tensorsAfterRun: run.tensorsAfterRun, tensorsAfterRescore: run.tensorsAfterRescore, report: buildReport(run.first),
+          };
+        } finally {
+          own.dispose();
+        }
+      });
     },
   };
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --json] [--quick]`: seconds per NMF iteration at the paper's scale, the
- * paper-scale mri-demo run stage by stage (like the paper's CPU/GPU table), the cost of a
- * timestep change, and peak memory. Never part of `npm test`.
+ * `npm run bench [-- --json] [--quick] [--no-browser] [--browser-backend B] [--browser-scale S]`:
+ * seconds per NMF iteration at the paper's scale (beside scikit-learn's where it can run), the
+ * paper-scale mri-demo run stage by stage (like the paper's CPU/GPU table), the cost of a timestep
+ * change, peak memory; then the same stages in headless Chromium's worker (bench.html), by default
+ * on WebGPU. Never part of `npm test`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { apgd } from '../core/attacks/apgd';
@@ -11,33 +13,14 @@ import { layersAttackModel } from '../core/attacks/model';
 import { UNIT_BOX } from '../core/attacks/threat';
 import { parseArgs } from 'node:util';
 import { initBackend, type BackendInfo } from '../core/backend';
-import { defaultConfig, mergeConfig, type LabConfig } from '../core/config';
-import { factorize } from '../core/nmf/factorize';
+import { benchConfig, benchRun, nmfBenchShape, nmfSecondsPerIteration, type BenchScale } from '../core/pipeline/bench';
 import { Pipeline } from '../core/pipeline/run';
 import { buildReport } from '../core/pipeline/report';
 import { nodeWasmPaths } from './wasmPaths';
 import { loadDataset } from './datasets';
-import { metricTable, timingTable } from './output';
+import { metricTable, progressPrinter, timingTable } from './output';
+import type { BenchResult } from '../../workers/labApi';
 import { sklearnNmfSecondsPerIteration } from './sklearnBench';
-
-/**
- * Seconds per KL iteration on a pixels × images matrix: a run of 2 + n iterations minus a run of
- * 2, so set-up (initialization, the transposed copy of V) is not counted as iteration time.
- */
-async function nmfSecondsPerIteration(V: tf.Tensor2D, rank: number, iterations: number): Promise<number> {
-  const timed = async (maxIter: number) => {
-    const t0 = performance.now();
-    const r = await factorize(V, { rank, loss: 'kl', init: 'random', maxIter, tol: 0, seed: 1 });
-    await r.W.data();
-    const seconds = (performance.now() - t0) / 1000;
-    r.W.dispose();
-    r.H.dispose();
-    return seconds;
-  };
-  await timed(2); // warm-up: kernel set-up and first allocations
-  const base = await timed(2);
-  return ((await timed(2 + iterations)) - base) / iterations;
-}
 
 /**
  * Points × iterations per second of APGD-CE (1 restart) and points × queries per second of Square
@@ -65,13 +48,76 @@ async function attackThroughput(classifier: tf.LayersModel, x: tf.Tensor2D, labe
   return { points: n, apgd: pointIterations / apgdSeconds, square: Math.max(pointQueries, 1) / squareSeconds };
 }
 
+/** The bench page in headless Chromium; null (with the reason logged) where it cannot run. */
+async function browserBench(backend: string, scale: BenchScale, log: (s: string) => void): Promise<BenchResult | null> {
+  const { buildAndServe, launchChromium } = await import('./browser');
+  let served: Awaited<ReturnType<typeof buildAndServe>> | null = null;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | null = null;
+  try {
+    log(`browser bench: building the app and starting Chromium (${backend}, ${scale} scale)…`);
+    served = await buildAndServe();
+    browser = await launchChromium();
+    const page = await browser.newPage();
+    let lastStatus = '';
+    const url = new URL(`bench.html?backend=${encodeURIComponent(backend)}&scale=${scale}`, served.url).href;
+    await page.goto(url);
+    for (;;) {
+      const state = await page.evaluate(() => ({ bench: window.labBench, status: document.getElementById('bench-status')?.textContent ?? '' }));
+      if (state.status !== lastStatus && /\b(nmf|load|project|imageCnn|denoiser|classify|attack)/.test(state.status)) {
+        const stage = state.status.split(' ')[0];
+        if (stage !== lastStatus.split(' ')[0]) log(`  browser: ${state.status}`);
+        lastStatus = state.status;
+      }
+      if (state.bench?.state === 'done') return state.bench.result ?? null;
+      if (state.bench?.state === 'failed') throw new Error(state.bench.error);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } catch (err) {
+    log(`browser bench did not run: ${(err as Error).message}`);
+    return null;
+  } finally {
+    await browser?.close();
+    await served?.close();
+  }
+}
+
+function browserSummary(b: BenchResult): string[] {
+  return [
+    `In the browser (headless Chromium, ${b.backend.name}${b.backend.adapter ? `, ${b.backend.adapter}` : ''}, ${b.scale} scale):`,
+    `NMF ${b.nmfShape[0]} × ${b.nmfShape[1]}, rank 15: ${b.nmfSecondsPerIteration.toFixed(3)} s/iteration`,
+    timingTable(b.report.timings),
+    `end to end: ${b.endToEndSeconds.toFixed(2)} s; timestep change re-score: ${b.timestepRescoreSeconds.toFixed(3)} s`,
+  ];
+}
+
+function browserJson(b: BenchResult) {
+  return {
+    backend: b.backend.name, adapter: b.backend.adapter ?? null, scale: b.scale, nmfSecondsPerIteration: b.nmfSecondsPerIteration,
+    nmfShape: b.nmfShape, endToEndSeconds: b.endToEndSeconds, timestepRescoreSeconds: b.timestepRescoreSeconds, stages: b.report.timings,
+  };
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, backend: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean' }, quick: { type: 'boolean' }, backend: { type: 'string' },
+      'no-browser': { type: 'boolean' }, 'browser-only': { type: 'boolean' }, 'browser-backend': { type: 'string' }, 'browser-scale': { type: 'string' },
+    },
+  });
   const log = (s: string) => process.stderr.write(`${s}\n`);
+  const browserScale = (values['browser-scale'] ?? 'quick') as BenchScale;
+  if (browserScale !== 'quick' && browserScale !== 'paper') throw new Error(`--browser-scale ${browserScale}: must be quick or paper`);
+  if (values['browser-only']) {
+    const b = await browserBench(values['browser-backend'] ?? 'webgpu', browserScale, log);
+    if (!b) process.exit(1);
+    console.log(browserSummary(b).join('\n'));
+    if (values.json) console.log(JSON.stringify({ browser: browserJson(b) }));
+    return;
+  }
   const backend: BackendInfo = await initBackend((values.backend ?? 'wasm') as 'wasm', { wasmPaths: nodeWasmPaths() });
   const quick = values.quick ?? false;
-  const pixels = 128 * 128;
-  const images = quick ? 400 : 2200;
+  const scale: BenchScale = quick ? 'quick' : 'paper';
+  const [pixels, images] = nmfBenchShape(scale);
   const iters = quick ? 3 : 10;
   log(`backend ${backend.name}; NMF timing on a ${pixels} × ${images} matrix, rank 15, ${iters} iterations…`);
   const V = tf.randomUniform([pixels, images], 0, 1, 'float32', 7) as tf.Tensor2D;
@@ -79,49 +125,39 @@ async function main(): Promise<void> {
   V.dispose();
   const sklearn = quick ? null : sklearnNmfSecondsPerIteration(pixels, images, 15, 5);
 
-  // Issue 5's paper-scale run: APGD-CE + Square on the whole test split, feature threat model,
-  // the defended model with EOT 8; the adaptive PGD-EOT is timed by `lab run`, not here.
-  const config: LabConfig = mergeConfig(defaultConfig(), {
-    attack: { adaptive: { enabled: false } },
-    ...(quick ? { data: { count: 200 }, nmf: { maxIter: 20 }, attack: { adaptive: { enabled: false }, iterations: 10, queries: 200 } } : {}),
-  });
+  const config = benchConfig(scale);
   log(`paper-scale run: mri-demo, ${config.data.count} images, rank ${config.nmf.rank}, t=${config.diffusion.timestep}, K=${config.diffusion.eot}…`);
   const pipeline = new Pipeline(loadDataset, backend);
-  const t0 = performance.now();
-  const first = await pipeline.run(config);
-  const endToEnd = (performance.now() - t0) / 1000;
-  const report = buildReport(first);
-  const tensorsAfterFirst = tf.memory().numTensors;
-  const t1 = performance.now();
-  // The re-score goal is for the clean scenarios; a new timestep would re-attack the defended model.
-  const rescored = await pipeline.run(mergeConfig(config, {
-    diffusion: { timestep: config.diffusion.timestep === 41 ? 30 : 41 }, attack: { enabled: false },
-  }));
-  const rescore = (performance.now() - t1) / 1000;
-  const tensorsAfterRescore = tf.memory().numTensors;
-  const throughput = await attackThroughput(first.classifier.model, first.classifier.inputs.test, first.dataset.test.labels, quick);
+  const run = await benchRun(pipeline, config, progressPrinter(process.stderr, false));
+  const report = buildReport(run.first);
+  const throughput = await attackThroughput(run.first.classifier.model, run.first.classifier.inputs.test, run.first.dataset.test.labels, quick);
   pipeline.dispose();
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
+
+  const browser = values['no-browser'] ? null : await browserBench(values['browser-backend'] ?? 'webgpu', browserScale, log);
 
   const out = [
     `NMF (KL, multiplicative updates) ${pixels} × ${images}, rank 15: ${nmfSeconds.toFixed(3)} s/iteration (${backend.name})` +
       (sklearn !== null ? `; scikit-learn: ${sklearn.toFixed(3)} s/iteration (×${(sklearn / nmfSeconds).toFixed(2)})` : '; scikit-learn: not available'),
-    `NMF in the run: ${report.nmf.iterations} iterations on ${pixels} × ${first.dataset.train.count}`,
+    `NMF in the run: ${report.nmf.iterations} iterations on ${pixels} × ${run.first.dataset.train.count}`,
     '',
     timingTable(report.timings),
-    `end to end (clean scenarios): ${endToEnd.toFixed(2)} s`,
-    `timestep change re-score: ${rescore.toFixed(3)} s (reused: ${rescored.reused.join(', ')})`,
+    `end to end: ${run.endToEndSeconds.toFixed(2)} s`,
+    `timestep change re-score: ${run.timestepRescoreSeconds.toFixed(3)} s (reused: ${run.rescoreReused.join(', ')})`,
     `attack throughput on the feature classifier (${throughput.points} points): APGD-CE ${throughput.apgd.toFixed(0)} point-iterations/s, Square ${throughput.square.toFixed(0)} point-queries/s`,
-    `peak resident memory: ${peakRssMB.toFixed(0)} MB; tensors after run ${tensorsAfterFirst}, after re-score ${tensorsAfterRescore}`,
+    `peak resident memory: ${peakRssMB.toFixed(0)} MB; tensors after run ${run.tensorsAfterRun}, after re-score ${run.tensorsAfterRescore}`,
     '',
     metricTable(report),
   ];
+  if (browser) out.push('', ...browserSummary(browser));
   console.log(out.join('\n'));
   if (values.json) {
     console.log(JSON.stringify({
       backend: backend.name, nmfSecondsPerIteration: nmfSeconds, nmfShape: [pixels, images], sklearnNmfSecondsPerIteration: sklearn,
-      endToEndSeconds: endToEnd, timestepRescoreSeconds: rescore, peakRssMB, stages: report.timings, quick,
+      endToEndSeconds: run.endToEndSeconds, timestepRescoreSeconds: run.timestepRescoreSeconds, peakRssMB, stages: report.timings, quick,
       apgdPointIterationsPerSecond: throughput.apgd, squarePointQueriesPerSecond: throughput.square,
+      tensorsAfterRun: run.tensorsAfterRun, tensorsAfterRescore: run.tensorsAfterRescore,
+      browser: browser ? browserJson(browser) : null,
     }));
   }
 }

@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from './config';
 import { patchWasmMatMul } from './wasmMatMul';
+import { registerWasmConvFilterGrad } from './wasmConvFilter';
 
 export interface BackendInfo {
   name: BackendName;
@@ -60,7 +61,10 @@ async function trySet(name: BackendName, opts: BackendOptions): Promise<boolean>
     if (name === 'wasm' && opts.wasmThreads === false) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     const ok = await tf.setBackend(name);
     await tf.ready();
-    if (name === 'wasm') patchWasmMatMul();
+    if (name === 'wasm') {
+      patchWasmMatMul();
+      registerWasmConvFilterGrad();
+    }
     // A failed init can silently leave another backend in place.
     return ok && tf.getBackend() === name;
   } catch {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { buildAndServe, launchChromium, type Served } from './browser';
+import { buildAndServe, launchChromium, type Served } from '../../src/cli/browser';
 import { createRandom } from '../../src/core/random';
 import type { LabReport } from '../../src/core/pipeline/report';
 

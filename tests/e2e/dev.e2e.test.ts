@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ViteDevServer } from 'vite';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './browser';
+import { launchChromium } from '../../src/cli/browser';
 
 const SMALL = new URLSearchParams({
   'data.count': '120', 'data.imageSize': '32',

@@ -57,12 +57,10 @@ describe('buildImageCnn', () => {
   it('stays light at 128×128: pooled to 32 first', () => {
     const model = buildImageCnn(128, 2, { ...defaultConfig().imageCnn, filters: [8, 16], dense: 64 }, 0);
     expect(model.getLayer('downsample').outputShape).toEqual([null, 32, 32, 1]);
-    // im2col: 9 taps of C channels → Dense kernel [9·C, F] + bias, on padded-width rows (32 + 2)
-    // whose 2 wrapped columns are then cropped.
-    expect(model.getLayer('conv2d_0_patches').outputShape).toEqual([null, 32, 34, 9]);
-    expect(model.getLayer('conv2d_0_valid').outputShape).toEqual([null, 32, 32, 8]);
+    // 'same' 3×3 convolutions: kernel [3, 3, C, F] + bias, the map's side unchanged.
+    expect(model.getLayer('conv2d_0').outputShape).toEqual([null, 32, 32, 8]);
     expect(model.getLayer('conv2d_0').countParams()).toBe(9 * 1 * 8 + 8);
-    expect(model.getLayer('conv2d_1_patches').outputShape).toEqual([null, 16, 18, 72]);
+    expect(model.getLayer('conv2d_1').outputShape).toEqual([null, 16, 16, 16]);
     expect(model.getLayer('conv2d_1').countParams()).toBe(9 * 8 * 16 + 16);
     // 32 → 16 → 8 after two pools: flatten 8·8·16 = 1024 → 64 embedding units.
     expect(model.getLayer('embedding').countParams()).toBe(1024 * 64 + 64);
@@ -82,7 +80,7 @@ describe('buildImageCnn', () => {
     // Only built-in tfjs-layers classes: any tfjs host loads it without registering custom layers.
     const topology = saved?.modelTopology as { config: { layers: { class_name: string }[] } };
     const classes = new Set(topology.config.layers.map((l) => l.class_name));
-    expect([...classes].sort()).toEqual(['Concatenate', 'Cropping2D', 'Dense', 'Flatten', 'InputLayer', 'MaxPooling2D', 'Permute', 'Reshape', 'ZeroPadding2D']);
+    expect([...classes].sort()).toEqual(['Conv2D', 'Dense', 'Flatten', 'InputLayer', 'MaxPooling2D', 'Reshape']);
     const reloaded = await tf.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
     const x = squares(5, 9).x;
     const [a, b] = tf.tidy(() => [predictLogits(model, x).dataSync(), predictLogits(reloaded, x).dataSync()]);

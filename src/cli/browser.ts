@@ -1,5 +1,5 @@
 /**
- * End-to-end harness: builds the app once, serves it with `vite preview` (the production headers:
+ * Browser harness (end-to-end tests, `npm run screenshot`, `npm run bench`): builds the app once, serves it with `vite preview` (the production headers:
  * cross-origin isolation, CSP) and drives Debian's Chromium through playwright-core. Never a
  * downloaded browser: CI installs /usr/bin/chromium with apt-get.
  */
