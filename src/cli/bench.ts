@@ -58,16 +58,15 @@ async function browserBench(backend: string, scale: BenchScale, log: (s: string)
     served = await buildAndServe();
     browser = await launchChromium();
     const page = await browser.newPage();
-    let lastStatus = '';
+    let lastStage = '';
     const url = new URL(`bench.html?backend=${encodeURIComponent(backend)}&scale=${scale}`, served.url).href;
     await page.goto(url);
     for (;;) {
       const state = await page.evaluate(() => ({ bench: window.labBench, status: document.getElementById('bench-status')?.textContent ?? '' }));
-      if (state.status !== lastStatus && /\b(nmf|load|project|imageCnn|denoiser|classify|attack)/.test(state.status)) {
-        const stage = state.status.split(' ')[0];
-        if (stage !== lastStatus.split(' ')[0]) log(`  browser: ${state.status}`);
-        lastStatus = state.status;
-      }
+      // One line per stage the page reports (its status starts with the stage's name).
+      const stage = state.status.split(' ')[0];
+      if (stage !== lastStage) log(`  browser: ${state.status}`);
+      lastStage = stage;
       if (state.bench?.state === 'done') return state.bench.result ?? null;
       if (state.bench?.state === 'failed') throw new Error(state.bench.error);
       await new Promise((r) => setTimeout(r, 1000));
