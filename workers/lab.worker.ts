@@ -4,7 +4,7 @@ import * as Comlink from 'comlink';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { createLabApi } from './labApi';
+import { createLabApi, gpuDevice } from './labApi';
 
 const api = createLabApi(
   {
@@ -22,3 +22,16 @@ const api = createLabApi(
 );
 
 Comlink.expose(api);
+
+/**
+ * Fault injection, for the end-to-end tests and for anyone checking the recovery by hand from the
+ * worker's console: what a crashed worker and a lost GPU look like to the page.
+ */
+Object.assign(self, {
+  labFaults: {
+    crash: () => setTimeout(() => {
+      throw new Error('injected worker crash');
+    }),
+    loseDevice: () => gpuDevice()?.destroy(),
+  },
+});

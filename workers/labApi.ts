@@ -4,6 +4,7 @@
  * and a cancel stops the current stage at its next check, leaving the cache as it was.
  */
 import * as tf from '@tensorflow/tfjs';
+import * as Comlink from 'comlink';
 import { initBackend, type BackendInfo, type BackendOptions } from '../src/core/backend';
 import type { BackendName, LabConfig } from '../src/core/config';
 import { Pipeline, type PipelineResult } from '../src/core/pipeline/run';
@@ -13,10 +14,19 @@ import { layersModelFiles, type LayersModelFiles } from '../src/core/models/seri
 import { createBrowserLoader, folderId, type Folder, type FolderFile } from './browserData';
 import { benchConfig, benchRun, nmfBenchShape, nmfSecondsPerIteration, type BenchScale } from '../src/core/pipeline/bench';
 import { buildReport, type LabReport } from '../src/core/pipeline/report';
+import { hashKey } from '../src/core/pipeline/cache';
+import type { StageName } from '../src/core/pipeline/progress';
+import { modelFromFiles } from '../src/core/models/serialize';
+import { openLabDb, type LabDb } from '../src/persist/db';
+import { IdbStageStore } from '../src/persist/idbStageStore';
+import { RunHistory, accuracyOf, withRunLock, type RunRecord, type StoredModel } from '../src/persist/runs';
+import { exportRun as bundleRun, importRun as readBundle } from '../src/persist/bundle';
 
 export interface WorkerBackendInfo extends BackendInfo {
   /** Whether SharedArrayBuffer (WASM threads, instant cancel) is available. */
   crossOriginIsolated: boolean;
+  /** Where finished stages and the run history are kept: IndexedDB, or nowhere (then why). */
+  storage: { kind: 'indexeddb' } | { kind: 'none'; reason: string };
 }
 
 export interface ExportedModel extends LayersModelFiles {
@@ -50,8 +60,17 @@ export interface LabApi {
   init(request: BackendName | 'auto', cancelFlag?: SharedArrayBuffer): Promise<WorkerBackendInfo>;
   setFolder(name: string, files: FolderFile[]): Promise<string>;
   load(config: LabConfig, onProgress?: ProgressCallback): Promise<DatasetSummary>;
-  /** `onClean` receives a view of the clean scenarios (robust: null) before the attacks start. */
-  run(config: LabConfig, onProgress?: ProgressCallback, onClean?: (view: LabView) => void): Promise<LabView>;
+  /** `onClean` receives a view of the clean scenarios (robust: null) before the attacks start.
+   * With `runId`, the run is recorded in the history under that id as it goes (a record that
+   * exists already, e.g. an interrupted run being resumed, is continued). */
+  run(config: LabConfig, onProgress?: ProgressCallback, onClean?: (view: LabView) => void, runId?: string): Promise<LabView>;
+  listRuns(): Promise<RunRecord[]>;
+  openRun(id: string): Promise<{ record: RunRecord; view: LabView | null } | null>;
+  deleteRun(id: string): Promise<void>;
+  /** The run as one file (see src/persist/bundle.ts). */
+  exportRun(id: string): Promise<Uint8Array>;
+  /** Validates a run file and adds it to the history; throws a message naming what is wrong. */
+  importRun(bytes: Uint8Array, fileName: string): Promise<RunRecord>;
   cancel(): void;
   memory(): { numTensors: number; numBytes: number };
   exportModels(): Promise<ExportedModel[]>;
@@ -65,7 +84,42 @@ function combinedSignal(controller: AbortController, flag: Int32Array | null): A
   return { get aborted() { return controller.signal.aborted || (flag !== null && Atomics.load(flag, 0) === 1); } } as AbortSignal;
 }
 
+/** The WebGPU device behind tfjs, where there is one. */
+export function gpuDevice(): GPUDevice | null {
+  return tf.getBackend() === 'webgpu' ? ((tf.backend() as unknown as { device?: GPUDevice }).device ?? null) : null;
+}
+
+/**
+ * A lost GPU device (driver reset, another tab's crash, the device destroyed) makes every later
+ * kernel fail: this worker is then useless. Raising it as an uncaught error lets the page see the
+ * worker fail, restart it and resume from the stored stages, on WASM if WebGPU does not come back.
+ */
+function watchDevice(): void {
+  const device = gpuDevice();
+  void device?.lost.then((info) => {
+    setTimeout(() => {
+      throw new Error(`WebGPU device lost (${info.reason}${info.message ? `: ${info.message}` : ''})`);
+    });
+  });
+}
+
+/** What distinguishes one dropped folder from another under the same name. */
+function folderFingerprint(f: Folder): string {
+  return hashKey(f.files.map((x) => [x.path, x.file.size, (x.file as File).lastModified ?? 0]));
+}
+
+async function modelsOf(r: PipelineResult): Promise<StoredModel[]> {
+  const models: [StoredModel['name'], tf.LayersModel | undefined][] = [
+    ['classifier', r.classifier.model], ['denoiser', r.denoiser.model], ['imageCnn', r.imageCnn?.model],
+  ];
+  const out: StoredModel[] = [];
+  for (const [name, model] of models) if (model) out.push({ name, ...(await layersModelFiles(model, `${name}.weights.bin`)) });
+  return out;
+}
+
 export function createLabApi(backendOptions: BackendOptions, baseUrl: string): LabApi {
+  let db: LabDb | null = null;
+  let history: RunHistory | null = null;
   let pipeline: Pipeline | null = null;
   let backendInfo: WorkerBackendInfo | null = null;
   let folder: Folder | null = null;
@@ -94,8 +148,21 @@ export function createLabApi(backendOptions: BackendOptions, baseUrl: string): L
     async init(request, cancelFlag) {
       flag = cancelFlag ? new Int32Array(cancelFlag) : null;
       const info = await initBackend(request, backendOptions);
-      pipeline = new Pipeline(createBrowserLoader(() => folder, baseUrl), info);
-      backendInfo = { ...info, crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true };
+      if (info.name === 'webgpu') watchDevice();
+      let storage: WorkerBackendInfo['storage'] = { kind: 'indexeddb' };
+      try {
+        db ??= await openLabDb();
+        history = new RunHistory(db);
+      } catch (err) {
+        // Private windows and some embedded browsers refuse IndexedDB: the lab still runs, in memory.
+        storage = { kind: 'none', reason: (err as Error)?.message ?? String(err) };
+      }
+      pipeline = new Pipeline(createBrowserLoader(() => folder, baseUrl), info, {
+        store: db ? new IdbStageStore(db) : undefined,
+        fingerprint: (data) => (folder && data.dataset === folder.id ? folderFingerprint(folder) : undefined),
+        onStoreError: (stage, err) => console.warn(`stage store: ${stage}: ${(err as Error)?.message ?? err}`),
+      });
+      backendInfo = { ...info, crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true, storage };
       return backendInfo;
     },
     async setFolder(name, files) {
@@ -109,12 +176,71 @@ export function createLabApi(backendOptions: BackendOptions, baseUrl: string): L
     load(config, onProgress) {
       return exclusive(async (signal) => summarizeDataset(await ready().load(config, { signal, onProgress })));
     },
-    run(config, onProgress, onClean) {
+    run(config, onProgress, onClean, runId) {
       return exclusive(async (signal) => {
         const clean = onClean ? async (partial: PipelineResult) => onClean(await buildView(partial)) : undefined;
-        last = await ready().run(config, { signal, onProgress, onClean: clean });
-        return buildView(last);
+        if (!runId || !history) {
+          last = await ready().run(config, { signal, onProgress, onClean: clean });
+          return buildView(last);
+        }
+        const runs = history;
+        return withRunLock(runId, async () => {
+          const datasetName = folder && config.data.dataset === folder.id ? folder.name : config.data.dataset;
+          const existing = (await runs.get(runId))?.record;
+          const stagesDone: StageName[] = [];
+          if (existing) await runs.update(runId, { status: 'running', config, error: null });
+          else await runs.create({ id: runId, status: 'running', config, datasetName, stagesDone, error: null, accuracy: accuracyOf(null) });
+          // Records are written in order, each after the one before, without holding up the run.
+          let writes = Promise.resolve();
+          const record = (patch: Parameters<RunHistory['update']>[1], data?: Parameters<RunHistory['update']>[2]) => {
+            writes = writes.then(() => runs.update(runId, patch, data)).then(() => undefined, (err) => console.warn('run history:', err));
+            return writes;
+          };
+          try {
+            last = await ready().run(config, {
+              signal, onProgress, onClean: clean,
+              onStageDone: (stage) => {
+                stagesDone.push(stage);
+                void record({ stagesDone: [...stagesDone] });
+              },
+            });
+            const view = await buildView(last);
+            await record({ status: 'complete', accuracy: accuracyOf(view) }, { view, models: await modelsOf(last) });
+            return view;
+          } catch (err) {
+            const aborted = (err as Error)?.name === 'AbortError';
+            await record({ status: aborted ? 'cancelled' : 'failed', error: aborted ? null : (err as Error)?.message ?? String(err) });
+            throw err;
+          }
+        });
       });
+    },
+    async listRuns() {
+      return history ? history.list() : [];
+    },
+    async openRun(id) {
+      const got = await history?.get(id);
+      return got ? { record: got.record, view: got.data?.view ?? null } : null;
+    },
+    async deleteRun(id) {
+      await history?.delete(id);
+    },
+    async exportRun(id) {
+      const got = await history?.get(id);
+      if (!got?.data) throw new Error('this run has no results to export (it did not finish)');
+      const bytes = bundleRun(got.record, got.data);
+      return Comlink.transfer(bytes, [bytes.buffer]);
+    },
+    async importRun(bytes, fileName) {
+      if (!history) throw new Error('run history is unavailable in this browser (no IndexedDB)');
+      const imported = await readBundle(bytes, fileName, async (m) => {
+        (await modelFromFiles(m)).dispose();
+      });
+      // A file exported from this very history gets a new id rather than overwriting the original.
+      const ids = new Set((await history.list()).map((r) => r.id));
+      const record = ids.has(imported.record.id) ? { ...imported.record, id: `${imported.record.id}-imported-${Date.now().toString(36)}` } : imported.record;
+      await history.put(record, imported.data);
+      return record;
     },
     cancel() {
       controller.abort();
@@ -125,12 +251,7 @@ export function createLabApi(backendOptions: BackendOptions, baseUrl: string): L
     },
     async exportModels() {
       if (!last) throw new Error('no trained models yet: run the lab first');
-      const models: [ExportedModel['name'], tf.LayersModel | undefined][] = [
-        ['classifier', last.classifier.model], ['denoiser', last.denoiser.model], ['imageCnn', last.imageCnn?.model],
-      ];
-      const out: ExportedModel[] = [];
-      for (const [name, model] of models) if (model) out.push({ name, ...(await layersModelFiles(model, `${name}.weights.bin`)) });
-      return out;
+      return modelsOf(last);
     },
     bench(scale, onProgress) {
       return exclusive(async () => {

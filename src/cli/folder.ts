@@ -2,34 +2,65 @@
  * Node: an image folder → preprocessed, labeled images. Layouts: root/<class>/**\/* (nested folders
  * under a class count for that class) or root/Training/<class>/… + root/Testing/<class>/… (a given
  * split). Hidden entries (dot files such as .DS_Store, and __MACOSX folders) are not images and are
- * ignored; every other file that does not decode is reported in `skipped` with the reason.
+ * ignored; every other file that does not decode, or repeats another file byte for byte, is
+ * reported in `skipped` with the reason.
  */
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { decode as decodeBmp } from 'bmp-ts';
+import { imageSize } from 'image-size';
 import type { ProgressFn, SkippedFile } from '../core/types';
 import type { LabeledImage } from '../core/data/dataset';
 import { preprocess, type RawImage } from '../core/data/preprocess';
 import { folderLayout, isHiddenName } from '../core/data/layout';
 import { sniffFormat } from '../core/data/sniff';
+import { decodeAll, keepDecoded, type DecodeResult } from '../core/data/decodeAll';
+import { decodeBound, imageSizeProblem, MAX_IMAGE_PIXELS } from '../core/data/limits';
 
 export { sniffFormat };
 
-async function isDirectory(path: string, entry: { isDirectory(): boolean; isSymbolicLink(): boolean }): Promise<boolean> {
-  if (entry.isDirectory()) return true;
-  return entry.isSymbolicLink() ? (await stat(path)).isDirectory() : false;
+/** A file found under the root: its root-relative '/'-separated name, and the bytes of its path
+ * (names need not be valid UTF-8, e.g. Latin-1 names from a Windows zip, and only the raw bytes
+ * reopen such a file). */
+interface FoundFile {
+  rel: string;
+  fsPath: Buffer;
 }
 
-async function walkFiles(dir: string, out: string[]): Promise<void> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const e of entries) {
-    if (isHiddenName(e.name)) continue;
-    const path = join(dir, e.name);
-    if (await isDirectory(path, e)) await walkFiles(path, out);
-    else out.push(path);
+const SEP = Buffer.from('/');
+
+/**
+ * Every non-hidden file under `dir`. Symbolic links are followed; a link back to a folder being
+ * walked (a loop) is not entered, a dangling link is listed as a file (and reported unreadable),
+ * and a folder that cannot be listed is reported in `skipped` rather than failing the whole read.
+ * (A link to a sibling folder is walked: its files are byte-identical to the originals and are
+ * dropped as duplicates.)
+ */
+async function walkFiles(dir: Buffer, rel: string, out: FoundFile[], skipped: SkippedFile[], ancestors: Set<string>): Promise<void> {
+  const info = await stat(dir).catch(() => null);
+  const id = info ? `${info.dev}:${info.ino}` : '';
+  if (id && ancestors.has(id)) return;
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+  } catch (e) {
+    skipped.push({ file: `${rel || '.'}/`, reason: `unreadable folder: ${(e as Error).message.split(',')[0]}` });
+    return;
   }
+  if (id) ancestors.add(id);
+  entries.sort((a, b) => Buffer.compare(a.name, b.name));
+  for (const e of entries) {
+    const name = e.name.toString('utf8');
+    if (isHiddenName(name)) continue;
+    const path = Buffer.concat([dir, SEP, e.name]);
+    const sub = rel ? `${rel}/${name}` : name;
+    const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(path).catch(() => null))?.isDirectory() === true);
+    if (isDir) await walkFiles(path, sub, out, skipped, ancestors);
+    else out.push({ rel: sub, fsPath: path });
+  }
+  if (id) ancestors.delete(id);
 }
 
 /** 8-bit RGB(A) from a BMP. bmp-ts hands back 4 bytes per pixel (ABGR unless toRGBA); its alpha
@@ -50,15 +81,25 @@ function decodeBmpFile(buffer: Buffer): RawImage {
   return { width: bmp.width, height: bmp.height, channels: 3, bitDepth: 8, data: rgb };
 }
 
+/** Refused before decoding: a header whose size is beyond core/data/limits.ts (bmp-ts would
+ * allocate whatever a crafted header claims). */
+class TooLarge extends Error {}
+
 /**
- * sharp → RawImage (first page/frame, EXIF orientation applied, CMYK converted to sRGB). Images
- * larger than `bound` on a side are shrunk by sharp first (keeping aspect), so memory stays bounded
- * whatever the file's size; 16-bit inputs stay 16-bit.
+ * sharp → RawImage (first page/frame, EXIF orientation applied, CMYK converted to sRGB). The size
+ * in the header is checked first (core/data/limits.ts); images larger than `bound` on a side are
+ * shrunk by sharp while it decodes (keeping aspect; sharp reads sequentially, so a 10,000 × 10,000
+ * PNG costs a few MB, not 100), so memory stays bounded whatever the file's size; 16-bit inputs
+ * stay 16-bit.
  */
 async function decodeWithSharp(buffer: Buffer, bound: number): Promise<RawImage> {
-  let pipeline = sharp(buffer, { failOn: 'error', autoOrient: true });
-  const meta = await pipeline.metadata();
+  // The header alone first, with sharp's own pixel limit off so the refusal can name the size;
+  // the decode then runs under our limit.
+  const meta = await sharp(buffer, { autoOrient: true, limitInputPixels: false }).metadata();
   if (!meta.width || !meta.height) throw new Error('no image dimensions');
+  const problem = imageSizeProblem(meta.width, meta.height);
+  if (problem) throw new TooLarge(problem);
+  let pipeline = sharp(buffer, { failOn: 'error', autoOrient: true, limitInputPixels: MAX_IMAGE_PIXELS });
   if (meta.width > bound || meta.height > bound) pipeline = pipeline.resize({ width: bound, height: bound, fit: 'inside' });
   const sixteen = meta.depth === 'ushort';
   const gray = (meta.channels ?? 3) <= 2 && meta.space !== 'cmyk';
@@ -76,21 +117,41 @@ async function decodeWithSharp(buffer: Buffer, bound: number): Promise<RawImage>
   return { width: info.width, height: info.height, channels, bitDepth: 8, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-/** One file → size×size pixels, or the reason it is not usable. */
-export async function decodeImageFile(path: string, size: number): Promise<{ pixels: Float32Array } | { reason: string }> {
+/** A BMP's size from its header, checked before bmp-ts allocates it. */
+function checkBmpHeader(buffer: Buffer): void {
+  let dims: { width: number; height: number };
+  try {
+    dims = imageSize(buffer);
+  } catch {
+    return; // bmp-ts reports what is wrong with the header
+  }
+  const problem = imageSizeProblem(dims.width, Math.abs(dims.height));
+  if (problem) throw new TooLarge(problem);
+}
+
+/** One file → size×size pixels and the SHA-256 of its bytes, or the reason it is not usable. */
+export async function decodeImageFile(path: string | Buffer, size: number): Promise<DecodeResult> {
   let buffer: Buffer;
   try {
     buffer = await readFile(path);
   } catch (e) {
-    return { reason: `unreadable: ${(e as Error).message}` };
+    // "ENOENT: no such file or directory, open '/abs/path'" → the code and its words, not the path.
+    return { reason: `unreadable: ${(e as Error).message.split(',')[0]}` };
   }
   if (buffer.length === 0) return { reason: 'zero bytes' };
   const format = sniffFormat(buffer);
   if (format === 'dicom') return { reason: 'unsupported format: DICOM (export the slices as PNG)' };
   try {
-    const raw = format === 'bmp' ? decodeBmpFile(buffer) : await decodeWithSharp(buffer, Math.max(512, 4 * size));
-    return { pixels: preprocess(raw, size) };
+    let raw: RawImage;
+    if (format === 'bmp') {
+      checkBmpHeader(buffer);
+      raw = decodeBmpFile(buffer);
+    } else {
+      raw = await decodeWithSharp(buffer, decodeBound(size));
+    }
+    return { pixels: preprocess(raw, size), hash: createHash('sha256').update(buffer).digest('hex') };
   } catch (e) {
+    if (e instanceof TooLarge) return { reason: e.message };
     const message = (e as Error).message.split('\n')[0];
     if (format === 'unknown') {
       return { reason: /unsupported image format/i.test(message) ? 'not an image (unrecognized format)' : `unsupported format: ${message}` };
@@ -100,39 +161,35 @@ export async function decodeImageFile(path: string, size: number): Promise<{ pix
   }
 }
 
+export interface ReadFolderOptions {
+  /** Decodes in flight (default: the cores, at most 8). */
+  lanes?: number;
+  signal?: AbortSignal;
+}
+
 /** Reads root/<class>/… or root/Training|Testing/<class>/… (see core/data/layout.ts); names are
  * relative to root, '/'-separated. */
 export async function readImageFolder(
   root: string,
   size: number,
   onProgress?: ProgressFn,
+  opts: ReadFolderOptions = {},
 ): Promise<{ images: LabeledImage[]; skipped: SkippedFile[] }> {
-  const all: string[] = [];
-  await walkFiles(root, all);
-  const rel = (p: string) => relative(root, p).split(sep).join('/');
-  const layout = folderLayout(all.map(rel));
+  const found: FoundFile[] = [];
+  const walkSkipped: SkippedFile[] = [];
+  await walkFiles(Buffer.from(root), '', found, walkSkipped, new Set());
+  const fsPathOf = new Map(found.map((f) => [f.rel, f.fsPath]));
+  const layout = folderLayout(found.map((f) => f.rel));
   const candidates = layout.files;
-  const skipped: SkippedFile[] = [...layout.skipped];
+  const skipped: SkippedFile[] = [...walkSkipped, ...layout.skipped];
 
-  const results: ({ pixels: Float32Array } | { reason: string })[] = new Array(candidates.length);
-  let next = 0;
-  let done = 0;
-  const worker = async () => {
-    while (next < candidates.length) {
-      const k = next++;
-      results[k] = await decodeImageFile(join(root, ...candidates[k].path.split('/')), size);
-      done++;
-      onProgress?.(done, candidates.length, candidates[k].path);
-    }
-  };
-  const lanes = Math.max(1, Math.min(8, availableParallelism(), candidates.length));
-  await Promise.all(Array.from({ length: lanes }, worker));
-
-  const images: LabeledImage[] = [];
-  candidates.forEach((c, k) => {
-    const r = results[k];
-    if ('reason' in r) skipped.push({ file: c.path, reason: r.reason });
-    else images.push({ name: c.path, className: c.className, pixels: r.pixels, ...(c.group ? { group: c.group } : {}) });
+  const lanes = opts.lanes ?? Math.min(8, availableParallelism());
+  const results = await decodeAll(candidates, (c) => decodeImageFile(fsPathOf.get(c.path)!, size), {
+    lanes,
+    signal: opts.signal,
+    onProgress: onProgress && ((done, total, c) => onProgress(done, total, c.path)),
   });
-  return { images, skipped };
+
+  const kept = keepDecoded(candidates, results);
+  return { images: kept.images, skipped: [...skipped, ...kept.skipped] };
 }

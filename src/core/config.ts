@@ -260,6 +260,31 @@ export function validateConfig(c: LabConfig): LabConfig {
   return c;
 }
 
+/**
+ * The checks validateConfig cannot make because they depend on the loaded data: the NMF rank can
+ * be at most min(training images, pixels per image) — V is pixels × training images, and the
+ * NNDSVD start takes `rank` singular vectors of it, of which there are only that many. (select.top
+ * and select.minSelected are already bounded by the rank statically; attack.limit above the test
+ * count is a cap, not an error.) Throws ConfigError naming the setting, its valid range and why;
+ * returns the config unchanged when it fits the data set. Call it after loading, before the NMF.
+ */
+export function checkConfigForDataset(
+  c: LabConfig,
+  data: { name: string; size: number; train: { count: number } },
+): LabConfig {
+  const p: string[] = [];
+  const images = data.train.count;
+  const pixels = data.size * data.size;
+  if (c.nmf.rank > Math.min(images, pixels)) {
+    const why = images <= pixels
+      ? `the ${images} training image(s) of ${data.name}; lower the rank or add images`
+      : `the ${data.size}×${data.size} = ${pixels} pixels of each image; lower the rank or raise data.imageSize`;
+    p.push(`nmf.rank = ${c.nmf.rank}: must be at most ${Math.min(images, pixels)} (${why})`);
+  }
+  if (p.length) throw new ConfigError(p);
+  return c;
+}
+
 /** Stable JSON (sorted keys) for hashing config slices into cache keys. */
 export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;

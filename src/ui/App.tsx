@@ -14,6 +14,7 @@ import { Curves } from './components/Curves';
 import { ConfusionMatrices } from './components/ConfusionMatrices';
 import { DenoiserScatter } from './components/DenoiserScatter';
 import { Timings } from './components/Timings';
+import { RunHistory } from './components/RunHistory';
 
 function Messages() {
   const warnings = useLab((s) => s.warnings);
@@ -84,6 +85,7 @@ export function App() {
         <aside>
           <DataPanel />
           <Controls />
+          <RunHistory />
         </aside>
         <main>
           <Messages />

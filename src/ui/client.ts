@@ -13,6 +13,7 @@ import type { FolderFile } from '../../workers/browserData';
 import type { LabApi } from '../../workers/labApi';
 import { dataKey, isStale, onlyPurificationDiffers, type LabStore } from './store';
 import { configToQuery } from './url';
+import { newRunId } from '../persist/runs';
 
 function message(err: unknown): string {
   if (err instanceof Error) return err.message;
@@ -46,10 +47,14 @@ export class LabClient {
 
   constructor(readonly store: LabStore) {}
 
-  /** (Re)starts the worker on the config's backend, then shows the data set. */
-  async start(): Promise<void> {
+  /** The run the worker is computing, so that a crash can resume it. */
+  private activeRun: { config: LabConfig; runId: string; live: boolean } | null = null;
+
+  /** (Re)starts the worker on the config's backend (or `backend`), then shows the data set. */
+  async start(backend?: BackendName): Promise<boolean> {
     this.stop();
     const { config } = this.store.getState();
+    const request = backend ?? config.backend;
     this.store.setState({ engine: { status: 'starting', info: null, error: null } });
     const worker = new Worker(new URL('../../workers/lab.worker.ts', import.meta.url), { type: 'module', name: 'lab' });
     this.worker = worker;
@@ -59,16 +64,18 @@ export class LabClient {
     this.cancelFlag = shared ? new Int32Array(shared) : null;
     try {
       // A backend whose initialization hangs (a lost GPU, a blocked WASM thread) must not leave the page waiting forever.
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`backend ${config.backend} did not start within ${INIT_TIMEOUT_S} s`)), INIT_TIMEOUT_S * 1000));
-      const info = await Promise.race([this.api.init(config.backend, shared), timeout]);
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`backend ${request} did not start within ${INIT_TIMEOUT_S} s`)), INIT_TIMEOUT_S * 1000));
+      const info = await Promise.race([this.api.init(request, shared), timeout]);
       this.store.setState({ engine: { status: 'ready', info, error: null } });
     } catch (err) {
       this.store.setState({ engine: { status: 'failed', info: null, error: message(err) } });
-      return;
+      return false;
     }
     if (this.folderFiles) await this.api.setFolder(this.folderFiles.name, this.folderFiles.files);
     this.loadedKey = null;
+    await this.refreshRuns();
     await this.loadData();
+    return true;
   }
 
   private stop(): void {
@@ -83,17 +90,112 @@ export class LabClient {
 
   private crashes: number[] = [];
 
+  /**
+   * The worker died (an uncaught error, a lost GPU device): restart it, on WASM if WebGPU will not
+   * come back, and resume the run it was computing from its stored stages.
+   */
   private crashed(why: string): void {
     const now = performance.now();
     this.crashes = [...this.crashes.filter((t) => now - t < 60_000), now];
+    const resume = this.activeRun;
+    this.activeRun = null;
     if (this.crashes.length > 2) {
       this.stop();
-      const error = `The engine stopped three times within a minute (${why}). Choose another backend to restart it; settings and the last results are kept.`;
+      const error = `The engine stopped three times within a minute (${why}). Choose another backend to restart it; settings, results and finished stages are kept.`;
       this.store.setState({ engine: { status: 'failed', info: null, error }, error, status: 'idle' });
+      void this.refreshRuns();
       return;
     }
-    this.store.setState({ error: `The engine stopped (${why}). It restarts now; settings and the last results are kept.`, status: 'idle' });
-    void this.start();
+    const deviceLost = /device lost/i.test(why);
+    this.store.setState({
+      error: null, status: 'idle',
+      notice: `The engine stopped (${why}). It is restarting${resume ? ' and will resume the run from its finished stages' : ''}; settings and results are kept.`,
+    });
+    void (async () => {
+      const before = this.store.getState().engine.info?.name;
+      let ok = await this.start();
+      if (!ok && (deviceLost || before === 'webgpu')) ok = await this.start('wasm');
+      if (!ok) return;
+      const now = this.store.getState().engine.info?.name;
+      const moved = before && now && before !== now ? ` WebGPU did not come back; the engine now runs on ${now.toUpperCase()}.` : '';
+      this.store.setState({ notice: `The engine stopped (${why}) and restarted.${moved}${resume ? ' Resuming the run from its finished stages.' : ''}` });
+      if (resume) await this.run(resume.live, resume);
+    })();
+  }
+
+  private runsTimer: ReturnType<typeof setTimeout> | null = null;
+
+  async refreshRuns(): Promise<void> {
+    if (!this.api) return;
+    let runs;
+    try {
+      runs = await this.api.listRuns();
+    } catch (err) {
+      console.warn('run history:', err);
+      return;
+    }
+    this.store.setState({ runs });
+    // A run another page or a dying worker is still finishing shows as running until its lock is
+    // released (a reload mid-run): look again shortly, so it turns up as interrupted.
+    const elsewhere = runs.some((r) => r.status === 'running' && r.id !== this.activeRun?.runId);
+    if (this.runsTimer) clearTimeout(this.runsTimer);
+    this.runsTimer = elsewhere ? setTimeout(() => void this.refreshRuns(), 2000) : null;
+  }
+
+  /** Shows a recorded run (its settings and results) without recomputing anything. */
+  async openRun(id: string): Promise<void> {
+    if (!this.api || this.store.getState().status !== 'idle') return;
+    const got = await this.api.openRun(id);
+    if (!got?.view) {
+      this.store.setState({ error: 'That run has no results to show (it did not finish): resume it instead.' });
+      return;
+    }
+    const { config } = got.record;
+    const dataBefore = dataKey(this.store.getState().config);
+    this.store.setState({ config, view: got.view, viewConfig: config, viewRunId: id, partial: false, error: null, notice: null });
+    // A dropped folder is not kept: the data panel follows only when the run's data is at hand.
+    const folderGone = config.data.dataset.startsWith('folder:') && config.data.dataset !== `folder:${this.folderFiles?.name}`;
+    if (!folderGone && dataKey(config) !== dataBefore) void this.loadData();
+    history.replaceState(null, '', `${location.pathname}${configToQuery(config) ? `?${configToQuery(config)}` : ''}${location.hash}`);
+  }
+
+  /** Continues an interrupted (or cancelled, or failed) run: its finished stages come from the store. */
+  async resumeRun(id: string): Promise<void> {
+    const record = this.store.getState().runs.find((r) => r.id === id);
+    if (!record || !this.api || this.store.getState().status !== 'idle') return;
+    this.setConfig(() => record.config);
+    await this.loading;
+    await this.run(false, { config: record.config, runId: id });
+  }
+
+  async deleteRun(id: string): Promise<void> {
+    await this.api?.deleteRun(id);
+    if (this.store.getState().viewRunId === id) this.store.setState({ viewRunId: null });
+    await this.refreshRuns();
+  }
+
+  async exportRun(id: string): Promise<void> {
+    if (!this.api) return;
+    try {
+      const bytes = await this.api.exportRun(id);
+      const record = this.store.getState().runs.find((r) => r.id === id);
+      const name = `${(record?.datasetName ?? 'run').replace(/[^\w.-]+/g, '_')}-${id}.nnmf-run.zip`;
+      download(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }), name);
+    } catch (err) {
+      this.store.setState({ error: message(err) });
+    }
+  }
+
+  async importRun(file: File): Promise<void> {
+    if (!this.api) return;
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const record = await this.api.importRun(Comlink.transfer(bytes, [bytes.buffer]), file.name);
+      await this.refreshRuns();
+      await this.openRun(record.id);
+    } catch (err) {
+      this.store.setState({ error: `Could not import ${file.name}: ${message(err).replace(`${file.name}: `, '')}` });
+    }
   }
 
   setConfig(update: (c: LabConfig) => LabConfig): void {
@@ -200,27 +302,47 @@ export class LabClient {
     }
   }
 
-  async run(live = false): Promise<void> {
-    const { config, status } = this.store.getState();
-    if (!this.api || status !== 'idle') return;
+  /**
+   * Runs the config on screen (or `resume`'s) and records it in the history. A live rerun (a
+   * purification slider moved) updates the record of the run on screen rather than adding one.
+   */
+  async run(live = false, resume?: { config: LabConfig; runId: string }): Promise<void> {
+    const state = this.store.getState();
+    const config = resume?.config ?? state.config;
+    if (!this.api || state.status !== 'idle') return;
     if (this.cancelFlag) Atomics.store(this.cancelFlag, 0, 0);
+    const runId = resume?.runId ?? (live && state.viewRunId ? state.viewRunId : newRunId());
     this.liveRunning = live;
-    this.store.setState({ status: 'running', stages: {}, current: null, startedAt: performance.now(), error: null, notice: null });
-    const onClean = (view: LabView) => this.store.setState({ view, viewConfig: config, partial: true });
+    this.activeRun = { config, runId, live };
+    const keepNotice = resume ? state.notice : null;
+    this.store.setState({ status: 'running', stages: {}, current: null, startedAt: performance.now(), error: null, notice: keepNotice });
+    const api = this.api;
+    const onClean = (view: LabView) => {
+      if (this.api === api) this.store.setState({ view, viewConfig: config, viewRunId: runId, partial: true });
+    };
+    void this.refreshRunsSoon();
     try {
-      const view = await this.api.run(config, Comlink.proxy(this.onProgress), Comlink.proxy(onClean));
+      const view = await api.run(config, Comlink.proxy(this.onProgress), Comlink.proxy(onClean), runId);
       this.loadedKey = dataKey(config);
       // A stage whose last steps were skipped (attacks with no point left) is still finished.
       const stages = Object.fromEntries(Object.entries(this.store.getState().stages).map(([k, e]) => [k, { ...e, done: e.total, etaSeconds: 0 }]));
-      this.store.setState({ view, viewConfig: config, partial: false, status: 'idle', stages });
+      this.store.setState({ view, viewConfig: config, viewRunId: runId, partial: false, status: 'idle', stages });
     } catch (err) {
       // The view stays as it is: complete from an earlier run, or the clean scenarios of this one.
       if (isAbort(err)) this.store.setState({ status: 'idle', notice: live ? null : 'Run cancelled. Finished stages are kept and will be reused.' });
       else this.store.setState({ status: 'idle', error: message(err) });
     } finally {
       this.liveRunning = false;
+      if (this.activeRun?.runId === runId) this.activeRun = null;
     }
+    await this.refreshRuns();
     this.scheduleLive();
+  }
+
+  /** The new record shows in the history once the worker has written it. */
+  private async refreshRunsSoon(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 300));
+    await this.refreshRuns();
   }
 
   cancel(): void {

@@ -7,6 +7,7 @@ import { stableStringify, type LabConfig } from '../core/config';
 import type { ProgressEvent, StageName } from '../core/pipeline/progress';
 import type { DatasetSummary, LabView } from '../core/pipeline/view';
 import type { WorkerBackendInfo } from '../../workers/labApi';
+import type { RunRecord } from '../persist/runs';
 
 export type RunStatus = 'idle' | 'loading' | 'running' | 'cancelling';
 
@@ -30,6 +31,10 @@ export interface LabState {
   viewConfig: LabConfig | null;
   /** The view holds the clean scenarios only; the attacks are still running. */
   partial: boolean;
+  /** The history record the view belongs to (null when the run was not recorded). */
+  viewRunId: string | null;
+  /** The run history, newest first. */
+  runs: RunRecord[];
 }
 
 export type LabStore = StoreApi<LabState>;
@@ -41,7 +46,7 @@ export function createLabStore(config: LabConfig, warnings: string[]): LabStore 
     folder: null, summary: null,
     status: 'idle', stages: {}, current: null, startedAt: null,
     error: null, notice: null,
-    view: null, viewConfig: null, partial: false,
+    view: null, viewConfig: null, partial: false, viewRunId: null, runs: [],
   }));
 }
 

@@ -25,11 +25,12 @@ export interface AssembleOptions {
   seed: number;
 }
 
-/** "3 not an image, 1 zero bytes": skipped files counted by reason (text before any ':'). */
+/** "3 not an image, 1 zero bytes": skipped files counted by reason (text before any ':';
+ * "duplicate of <path>" counts as "duplicate"). */
 export function summarizeSkipped(skipped: SkippedFile[]): string {
   const counts = new Map<string, number>();
   for (const s of skipped) {
-    const reason = s.reason.split(':')[0].trim();
+    const reason = /^duplicate of /.test(s.reason) ? 'duplicate' : s.reason.split(':')[0].trim();
     counts.set(reason, (counts.get(reason) ?? 0) + 1);
   }
   return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([reason, n]) => `${n} ${reason}`).join(', ');
@@ -70,10 +71,13 @@ export function assembleDataset(name: string, images: LabeledImage[], skipped: S
     }
   }
   const classNames = [...new Set(images.map((im) => im.className))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // When files were skipped, the class and count errors say which kinds: a class may be short
+  // (or missing) because its files did not decode.
+  const alsoSkipped = skipped.length ? ` (${skipped.length} file(s) skipped: ${summarizeSkipped(skipped)})` : '';
   if (classNames.length < 2) {
     throw new DatasetError(
       `${name} has one class only, '${classNames[0]}' (${images.length} images): a classifier needs at least two ` +
-        'class folders side by side, e.g. normal/ and tumor/.',
+        `class folders side by side, e.g. normal/ and tumor/.${alsoSkipped}`,
     );
   }
   const labelOf = new Map(classNames.map((c, i) => [c, i]));
@@ -86,7 +90,7 @@ export function assembleDataset(name: string, images: LabeledImage[], skipped: S
     counts.forEach((n, c) => {
       if (n < min) {
         throw new DatasetError(
-          `Class '${classNames[c]}' has ${n} image(s)${where}; the ${split.join('/')} split needs at least ${min} per class.`,
+          `Class '${classNames[c]}' has ${n} image(s)${where}; the ${split.join('/')} split needs at least ${min} per class.${alsoSkipped}`,
         );
       }
     });

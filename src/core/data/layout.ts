@@ -4,6 +4,10 @@
  * root/<class>/**\/file, or root/Training/<class>/… + root/Testing/<class>/… (case-insensitive).
  * Hidden entries (dot files such as .DS_Store, __MACOSX folders) are not data and are dropped
  * silently; every other file that cannot be placed is reported with the reason.
+ *
+ * Class names are Unicode-normalized to NFC: macOS hands out decomposed (NFD) names, so a folder
+ * `tumör` copied from a Mac and one typed on Linux or Windows (NFC) are one class, not two that
+ * look alike. Paths stay as the host gave them, since only those bytes reopen the file.
  */
 import type { SkippedFile } from '../types';
 
@@ -55,7 +59,7 @@ export function folderLayout(paths: string[]): FolderLayout {
       skipped.push({ file: path, reason: 'not inside a class folder' });
       continue;
     }
-    files.push({ path, className: rest[0], ...(group ? { group } : {}) });
+    files.push({ path, className: rest[0].normalize('NFC'), ...(group ? { group } : {}) });
   }
   return { files, skipped, givenSplit };
 }

@@ -38,3 +38,30 @@ export async function layersModelFiles(model: tf.LayersModel, weightsFile = 'wei
   if (!out) throw new Error('layersModelFiles: the model did not save');
   return out;
 }
+
+/** The inverse of layersModelFiles: a model from its model.json and single weights shard, checked
+ * so that a crafted or truncated file is an error rather than a model with garbage weights. */
+export async function modelFromFiles(files: LayersModelFiles): Promise<tf.LayersModel> {
+  let json: tf.io.ModelJSON;
+  try {
+    json = JSON.parse(files.modelJson) as tf.io.ModelJSON;
+  } catch {
+    throw new Error('model.json is not JSON');
+  }
+  if (!json || typeof json.modelTopology !== 'object' || !Array.isArray(json.weightsManifest)) {
+    throw new Error('model.json lacks modelTopology or weightsManifest');
+  }
+  const specs = json.weightsManifest.flatMap((g) => g.weights ?? []);
+  const bytesPer: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+  let expected = 0;
+  for (const w of specs) {
+    if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0) || !(w.dtype in bytesPer) || w.quantization) {
+      throw new Error(`weight ${String(w.name)}: unsupported shape or dtype`);
+    }
+    expected += w.shape.reduce((a, b) => a * b, 1) * bytesPer[w.dtype];
+  }
+  if (expected !== files.weights.byteLength) {
+    throw new Error(`weights hold ${files.weights.byteLength} bytes, the manifest describes ${expected}`);
+  }
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: files.weights }));
+}

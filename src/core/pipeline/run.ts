@@ -4,13 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DataConfig, LabConfig } from '../config';
-import { validateConfig } from '../config';
+import { checkConfigForDataset, validateConfig } from '../config';
 import { deriveSeed } from '../random';
 import type { BackendInfo } from '../backend';
 import type { ComponentStats, Dataset, ProgressFn } from '../types';
 import type { TrainHistory } from '../models/train';
 import { predictLogits } from '../models/train';
 import { StageCache, hashKey } from './cache';
+import { codecs, type StageCodec, type StageStore } from './stageStore';
 import { stageProgress, throwIfAborted, type ProgressListener, type StageName } from './progress';
 import {
   SPLITS, classifierInputs, classifyStage, denoiserStage, imageCnnStage, imageMatrix, nmfStage, projectStage, selectStage,
@@ -27,6 +28,18 @@ export interface RunOptions {
   /** Called once the clean scenarios are evaluated and before any attack runs (with `robust`
    * null), so a host can show clean numbers while the attacks take their time. */
   onClean?: (partial: PipelineResult) => void | Promise<void>;
+  /** Called as each stage's output is ready (computed, reused or restored), in order. */
+  onStageDone?: (stage: StageName, source: 'computed' | 'cache' | 'store') => void;
+}
+
+export interface PipelineOptions {
+  /** Where finished stage outputs are kept beyond this pipeline's memory (IndexedDB in the browser). */
+  store?: StageStore;
+  /** What identifies the data behind a config beyond its name, e.g. a dropped folder's file list,
+   * so stored stages of another folder under the same name are never taken for this one's. */
+  fingerprint?: (data: DataConfig) => string | undefined;
+  /** A stored stage could not be written or read back; the run goes on without it. */
+  onStoreError?: (stage: StageName, err: unknown) => void;
 }
 
 /**
@@ -49,8 +62,10 @@ export interface PipelineResult {
   robust: { baseline: RobustScenario; defended: RobustScenario } | null;
   /** Seconds spent computing each stage in this run (0 when reused). */
   timings: Partial<Record<StageName, number>>;
-  /** Stages whose output came from the cache. */
+  /** Stages whose output came from the cache (memory or store). */
   reused: StageName[];
+  /** Of those, the stages read back from the stage store. */
+  restored: StageName[];
 }
 
 function disposeSplits(s: Splits<tf.Tensor2D>): void {
@@ -60,7 +75,43 @@ function disposeSplits(s: Splits<tf.Tensor2D>): void {
 export class Pipeline {
   readonly cache = new StageCache();
 
-  constructor(private readonly loadData: DataLoader, private readonly backend: BackendInfo) {}
+  constructor(private readonly loadData: DataLoader, private readonly backend: BackendInfo, private readonly options: PipelineOptions = {}) {}
+
+  private running = false;
+
+  private loadKey(config: LabConfig): string {
+    const fingerprint = this.options.fingerprint?.(config.data);
+    return hashKey({ data: config.data, seed: config.seed, ...(fingerprint === undefined ? {} : { fingerprint }) });
+  }
+
+  /** Stored outputs are per backend: a report that names a backend was computed on it. */
+  private storeKey(key: string): string {
+    return `${this.backend.name}:${key}`;
+  }
+
+  private async fromStore<T, C>(name: StageName, key: string, codec: StageCodec<T, C>, ctx: C): Promise<T | undefined> {
+    const { store, onStoreError } = this.options;
+    if (!store) return undefined;
+    key = this.storeKey(key);
+    try {
+      const stored = await store.get(name, key);
+      return stored === undefined ? undefined : await codec.restore(stored, ctx);
+    } catch (err) {
+      onStoreError?.(name, err);
+      await store.delete(name, key).catch(() => undefined);
+      return undefined;
+    }
+  }
+
+  private async toStore<T, C>(name: StageName, key: string, codec: StageCodec<T, C>, value: T): Promise<void> {
+    const { store, onStoreError } = this.options;
+    if (!store) return;
+    try {
+      await store.put(name, this.storeKey(key), await codec.save(value));
+    } catch (err) {
+      onStoreError?.(name, err);
+    }
+  }
 
   /**
    * The load stage alone (through the cache, so a later run with the same data and seed reuses it):
@@ -68,7 +119,7 @@ export class Pipeline {
    */
   async load(config: LabConfig, opts: RunOptions = {}): Promise<Dataset> {
     validateConfig(config);
-    const key = hashKey({ data: config.data, seed: config.seed });
+    const key = this.loadKey(config);
     const hit = this.cache.get<Dataset>('load', key);
     if (hit !== undefined) return hit;
     throwIfAborted(opts.signal);
@@ -78,31 +129,62 @@ export class Pipeline {
     return this.cache.set('load', key, dataset);
   }
 
+  /** One run at a time: two interleaved runs would evict each other's cached stages mid-use. */
   async run(config: LabConfig, opts: RunOptions = {}): Promise<PipelineResult> {
+    if (this.running) throw new Error('a run is already in progress on this pipeline: wait for it or cancel it');
+    this.running = true;
+    try {
+      return await this.runExclusive(config, opts);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runExclusive(config: LabConfig, opts: RunOptions): Promise<PipelineResult> {
     validateConfig(config);
-    const { signal, onProgress } = opts;
+    const { signal, onProgress, onStageDone } = opts;
     const timings: Partial<Record<StageName, number>> = {};
     const reused: StageName[] = [];
+    const restored: StageName[] = [];
     const seedFor = (stage: string) => deriveSeed(config.seed, stage) & 0x7fffffff;
 
-    const stage = async <T>(name: StageName, key: string, compute: (progress: ProgressFn) => Promise<T>, dispose?: (v: T) => void): Promise<T> => {
+    const stage = async <T, C = void>(
+      name: StageName, key: string, compute: (progress: ProgressFn) => Promise<T>, dispose?: (v: T) => void,
+      persist?: { codec: StageCodec<T, C>; ctx: C },
+    ): Promise<T> => {
       throwIfAborted(signal);
       const hit = this.cache.get<T>(name, key);
       if (hit !== undefined) {
         reused.push(name);
         timings[name] = 0;
+        onStageDone?.(name, 'cache');
         return hit;
       }
       // A stage about to be recomputed frees its old output first (bounded memory).
       this.cache.evict(name);
+      const stored = persist ? await this.fromStore(name, key, persist.codec, persist.ctx) : undefined;
+      if (stored !== undefined) {
+        reused.push(name);
+        restored.push(name);
+        timings[name] = 0;
+        const value = this.cache.set(name, key, stored, dispose);
+        onStageDone?.(name, 'store');
+        return value;
+      }
       const t0 = performance.now();
       const value = await compute(stageProgress(name, onProgress));
       timings[name] = (performance.now() - t0) / 1000;
-      return this.cache.set(name, key, value, dispose);
+      this.cache.set(name, key, value, dispose);
+      if (persist) await this.toStore(name, key, persist.codec, value);
+      onStageDone?.(name, 'computed');
+      return value;
     };
+    const kept = <T>(codec: StageCodec<T>) => ({ codec, ctx: undefined });
 
-    const loadKey = hashKey({ data: config.data, seed: config.seed });
+    const loadKey = this.loadKey(config);
     const dataset = await stage('load', loadKey, (p) => this.loadData(config.data, seedFor('load'), p, signal));
+    // Ranges that depend on the data (the rank against the training images) are known only now.
+    checkConfigForDataset(config, dataset);
     const numClasses = dataset.classNames.length;
     const ctx = (progress: ProgressFn) => ({ signal, progress });
 
@@ -111,19 +193,20 @@ export class Pipeline {
     const nmf = await stage('nmf', nmfKey, (p) => nmfStage(dataset, config.nmf, seedFor('nmf'), ctx(p)), (v) => {
       v.W.dispose();
       v.H.dispose();
-    });
+    }, kept(codecs.nmf));
 
     const projectKey = hashKey({ nmfKey, projectIter });
-    const activations = await stage('project', projectKey, (p) => projectStage(dataset, nmf, config.nmf, ctx(p)), disposeSplits);
+    const activations = await stage('project', projectKey, (p) => projectStage(dataset, nmf, config.nmf, ctx(p)), disposeSplits, kept(codecs.project));
 
     const selectKey = hashKey({ projectKey, select: config.select });
-    const selection = await stage('select', selectKey, async () => selectStage(activations.train, dataset.train.labels, numClasses, config.select));
+    const selection = await stage('select', selectKey, async () => selectStage(activations.train, dataset.train.labels, numClasses, config.select),
+      undefined, kept(codecs.select as StageCodec<{ stats: ComponentStats[]; selected: number[] }>));
 
     const kind = config.classifier.features === 'auto' ? (numClasses > 2 ? 'hybrid' : 'nmf') : config.classifier.features;
     const wantImageCnn = config.imageCnn.enabled || kind === 'hybrid';
     const imageCnnKey = hashKey({ loadKey, imageCnn: config.imageCnn });
     const imageCnn = wantImageCnn
-      ? await stage('imageCnn', imageCnnKey, (p) => imageCnnStage(dataset, config.imageCnn, seedFor('imageCnn'), ctx(p)), (v) => v.model.dispose())
+      ? await stage('imageCnn', imageCnnKey, (p) => imageCnnStage(dataset, config.imageCnn, seedFor('imageCnn'), ctx(p)), (v) => v.model.dispose(), kept(codecs.imageCnn))
       : null;
     if (!imageCnn) this.cache.evict('imageCnn');
 
@@ -134,15 +217,20 @@ export class Pipeline {
       const v = classifierInputs(activations, selection.selected, dataset, kind === 'hybrid' ? imageCnn!.model : null);
       p(1, 1);
       return v;
-    }, disposeSplits);
+    }, disposeSplits, kept(codecs.features));
 
     const { timestep, eot, reverseSteps, ...training } = config.diffusion;
     const denoiserKey = hashKey({ featuresKey, training });
-    const denoiser = await stage('denoiser', denoiserKey, (p) => denoiserStage(inputs.train, config.diffusion, seedFor('denoiser'), ctx(p)), (v) => v.model.dispose());
+    const denoiser = await stage('denoiser', denoiserKey, (p) => denoiserStage(inputs.train, config.diffusion, seedFor('denoiser'), ctx(p)), (v) => v.model.dispose(),
+      kept(codecs.denoiser));
 
     const classifyKey = hashKey({ featuresKey, classifier: config.classifier });
-    const classifier = await stage('classify', classifyKey, (p) => classifyStage(inputs, kind, dataset, config.classifier, seedFor('classify'), ctx(p)),
-      (v) => v.model.dispose());
+    const trained = await stage('classify', classifyKey, (p) => classifyStage(inputs, kind, dataset, config.classifier, seedFor('classify'), ctx(p)),
+      (v) => v.model.dispose(), { codec: codecs.classify, ctx: inputs });
+    // A cached classifier can outlive the features tensors it was trained with (a cancelled run
+    // recomputed the features stage under the same key): the key says the values are the same, so
+    // bind it to this run's tensors rather than to freed ones.
+    const classifier: ClassifierOutput = trained.inputs === inputs ? trained : { ...trained, inputs };
 
     const evaluateKey = hashKey({ classifyKey, denoiserKey, imageCnnKey: imageCnn ? imageCnnKey : null, timestep, eot, reverseSteps });
     const evaluation = await stage('evaluate', evaluateKey, async (p) => {
@@ -152,11 +240,11 @@ export class Pipeline {
       const r = await evaluateClean(classifier, denoiser, dataset.test.labels, numClasses, config.diffusion, seedFor('evaluate'), imageProbs);
       p(1, 1);
       return r;
-    });
+    }, undefined, kept(codecs.evaluate as StageCodec<CleanEvaluation>));
 
     let robust: PipelineResult['robust'] = null;
     if (config.attack.enabled && opts.onClean) {
-      await opts.onClean({ config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings: { ...timings }, reused: [...reused] });
+      await opts.onClean({ config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings: { ...timings }, reused: [...reused], restored: [...restored] });
     }
     if (config.attack.enabled) {
       const a = config.attack;
@@ -174,13 +262,15 @@ export class Pipeline {
       const { enabled: _enabled, ...attackKeyed } = a;
       try {
         const baselineKey = hashKey({ classifyKey, projectKey, attack: attackKeyed });
-        const baseline = await stage('attackBaseline', baselineKey, (p) => robustBaseline(robustCtx('attackBaseline')(p), a));
+        const baseline = await stage('attackBaseline', baselineKey, (p) => robustBaseline(robustCtx('attackBaseline')(p), a),
+          undefined, kept(codecs.attackBaseline as StageCodec<RobustScenario>));
         const defendedKey = hashKey({ baselineKey, denoiserKey, timestep, eot, reverseSteps });
         const purifier = {
           model: denoiser.model, schedule: denoiser.schedule,
           options: { timestep, embeddingDim: config.diffusion.embedding, prior: denoiser.prior, reverseSteps },
         };
-        const defended = await stage('attackDefended', defendedKey, (p) => robustDefended(robustCtx('attackDefended')(p), a, { purifier, deployedDraws: eot }));
+        const defended = await stage('attackDefended', defendedKey, (p) => robustDefended(robustCtx('attackDefended')(p), a, { purifier, deployedDraws: eot }),
+          undefined, kept(codecs.attackDefended as StageCodec<RobustScenario>));
         robust = { baseline, defended };
       } finally {
         x.dispose();
@@ -190,7 +280,7 @@ export class Pipeline {
       this.cache.evict('attackDefended');
     }
 
-    return { config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings, reused };
+    return { config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings, reused, restored };
   }
 
   /** Frees every cached tensor and model. */

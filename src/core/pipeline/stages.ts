@@ -15,6 +15,7 @@ import { predictLogits, trainClassifier, type TrainHistory } from '../models/tra
 import { linearSchedule, type NoiseSchedule } from '../diffusion/schedule';
 import { buildDenoiser, trainDenoiser, type FeaturePrior } from '../diffusion/denoiser';
 import type { ProgressFn } from '../types';
+import { throwIfAborted } from './progress';
 
 export interface Splits<T> {
   train: T;
@@ -81,6 +82,10 @@ export async function projectStage(data: Dataset, nmf: NmfOutput, cfg: NmfConfig
   let done = 0;
   const total = data.train.count + data.val.count + data.test.count;
   for (const split of SPLITS) {
+    if (ctx.signal?.aborted) {
+      for (const k of SPLITS) out[k]?.dispose();
+      throwIfAborted(ctx.signal);
+    }
     const set = data[split];
     out[split] = tf.tidy(() => {
       if (set.count === 0) return tf.zeros([0, cfg.rank]) as tf.Tensor2D;

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
@@ -82,11 +82,12 @@ beforeAll(async () => {
 
   const g = join(tmp, 'grouped');
   for (const [dir, n] of [['Training/a', 5], ['Training/b', 5], ['Testing/a', 1], ['Testing/b', 2]] as const) {
-    for (let i = 0; i < n; i++) await image(join(g, dir, `${i}.png`), [10 * i + (dir.endsWith('a') ? 0 : 100)], 'png');
+    // Distinct content per file: a byte-identical copy would be dropped as a duplicate.
+    for (let i = 0; i < n; i++) await image(join(g, dir, `${i}.png`), [10 * i + (dir.endsWith('a') ? 0 : 100) + (dir.startsWith('Testing') ? 5 : 0)], 'png');
   }
   for (let i = 0; i < 3; i++) await image(join(tmp, 'one/only', `${i}.png`), [i], 'png');
   for (let i = 0; i < 5; i++) await image(join(tmp, 'few/a', `${i}.png`), [i], 'png');
-  for (let i = 0; i < 2; i++) await image(join(tmp, 'few/b', `${i}.png`), [i], 'png');
+  for (let i = 0; i < 2; i++) await image(join(tmp, 'few/b', `${i}.png`), [100 + i], 'png');
   put(join(tmp, 'junk/a/x.png'), 'text');
   put(join(tmp, 'junk/a/y.jpg'), new Uint8Array(0));
 });
@@ -180,5 +181,227 @@ describe('loadDataset on folders', () => {
     await expect(loadDataset(data(join(tmp, 'junk')), 0)).rejects.toThrow(/No images found in .*junk.*2 file\(s\) skipped: 1 not an image \(unrecognized format\), 1 zero bytes/);
     await expect(loadDataset(data(join(tmp, 'absent')), 0)).rejects.toThrow(/does not exist/);
     await expect(loadDataset(data(join(tmp, 'orient.bmp')), 0)).rejects.toThrow(DatasetError);
+  });
+});
+
+/** A valid PNG signature and IHDR (with its CRC) that claims width×height, then an empty IDAT and IEND. */
+function pngHeader(width: number, height: number): Uint8Array {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(8 + data.length + 4);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit gray, deflate, no filter method, no interlace
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.alloc(0)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** An 8×8 gray PNG whose pixels spell out `id` (so every id gives different bytes). */
+async function tinyPng(id: number): Promise<Buffer> {
+  const px = new Uint8Array(S * S).fill(id % 251);
+  px[0] = id & 0xff;
+  px[1] = (id >> 8) & 0xff;
+  return sharp(px, { raw: { width: S, height: S, channels: 1 } }).png().toBuffer();
+}
+
+describe('bad input', () => {
+  let bad = '';
+  beforeAll(async () => {
+    bad = join(tmp, 'bad');
+    mkdirSync(bad);
+  });
+
+  it('drops byte-identical copies, says which file each repeats, and keeps them out of two splits', async () => {
+    const r = join(bad, 'dups');
+    const a = await tinyPng(1);
+    put(join(r, 'normal/a.png'), a);
+    put(join(r, 'normal/copy of a.png'), a);
+    put(join(r, 'normal/deep/a again.png'), a);
+    put(join(r, 'tumor/a.png'), a); // the same scan filed under the other class
+    put(join(r, 'normal/b.png'), await tinyPng(2));
+    put(join(r, 'tumor/c.png'), await tinyPng(3));
+    const { images, skipped } = await readImageFolder(r, S);
+    expect(images.map((im) => im.name)).toEqual(['normal/a.png', 'normal/b.png', 'tumor/c.png']);
+    expect(skipped).toEqual([
+      { file: 'normal/copy of a.png', reason: 'duplicate of normal/a.png' },
+      { file: 'normal/deep/a again.png', reason: 'duplicate of normal/a.png' },
+      { file: 'tumor/a.png', reason: 'duplicate of normal/a.png (in another class)' },
+    ]);
+
+    // 10 distinct images per class, each present three times: without the check, copies of one
+    // image would land in train and in test.
+    const s = join(bad, 'leak');
+    for (const cls of ['normal', 'tumor']) {
+      for (let i = 0; i < 10; i++) {
+        const png = await tinyPng(100 + i + (cls === 'tumor' ? 50 : 0));
+        for (const copy of ['', ' (1)', ' (2)']) put(join(s, cls, `${i}${copy}.png`), png);
+      }
+    }
+    const d = await loadDataset(data(s), 0);
+    expect(d.train.count + d.val.count + d.test.count).toBe(20);
+    expect(d.skipped).toHaveLength(40);
+    const key = (set: typeof d.train, k: number) => Array.from(set.pixels.subarray(k * S * S, (k + 1) * S * S)).join(',');
+    const seen = new Set(Array.from({ length: d.train.count }, (_, k) => key(d.train, k)));
+    for (const set of [d.val, d.test]) {
+      for (let k = 0; k < set.count; k++) {
+        expect(seen.has(key(set, k))).toBe(false);
+        seen.add(key(set, k));
+      }
+    }
+  });
+
+  it('drops the Training/ copy of an image that is also under Testing/', async () => {
+    const r = join(bad, 'grouped-leak');
+    for (const cls of ['a', 'b']) {
+      for (let i = 0; i < 4; i++) put(join(r, 'Training', cls, `${i}.png`), await tinyPng(200 + i + (cls === 'b' ? 10 : 0)));
+      put(join(r, 'Testing', cls, 't.png'), await tinyPng(220 + (cls === 'b' ? 1 : 0)));
+    }
+    put(join(r, 'Testing/a/leaked.png'), await tinyPng(200)); // = Training/a/0.png
+    const d = await loadDataset(data(r), 0);
+    expect(d.skipped).toEqual([{ file: 'Training/a/0.png', reason: 'duplicate of Testing/a/leaked.png' }]);
+    expect(d.test.names!.sort()).toEqual(['Testing/a/leaked.png', 'Testing/a/t.png', 'Testing/b/t.png']);
+    expect([...d.train.names!, ...d.val.names!]).not.toContain('Training/a/0.png');
+  });
+
+  it('reads non-ASCII file and folder names and keeps the class names intact (NFD and NFC are one class)', async () => {
+    const r = join(bad, 'unicode');
+    const nfd = 'tumo\u0308r';
+    const nfc = 'tum\u00f6r';
+    put(join(r, nfc, '脑部扫描 1.png'), await tinyPng(300));
+    put(join(r, nfc, 'b.png'), await tinyPng(301));
+    put(join(r, nfd, 'c.png'), await tinyPng(302)); // a second folder, as a Mac names it
+    put(join(r, 'ödem', 'é.png'), await tinyPng(303));
+    put(join(r, 'ödem', 'Ω 2.png'), await tinyPng(304));
+    put(join(r, 'ödem', 'x.png'), await tinyPng(305));
+    put(join(r, 'normal', '😀.png'), await tinyPng(306));
+    put(join(r, 'normal', 'n2.png'), await tinyPng(307));
+    put(join(r, 'normal', 'n3.png'), await tinyPng(308));
+    // A Latin-1 name (from a Windows zip) is not UTF-8: it is still read, under a U+FFFD name.
+    writeFileSync(Buffer.concat([Buffer.from(join(r, 'normal') + '/'), Buffer.from([0x74, 0xf6, 0x72, 0x2e, 0x70, 0x6e, 0x67])]), await tinyPng(309));
+
+    const { images, skipped } = await readImageFolder(r, S);
+    expect(skipped).toEqual([]);
+    expect(images).toHaveLength(10);
+    const byName = new Map(images.map((im) => [im.name, im]));
+    expect(byName.get(`${nfc}/脑部扫描 1.png`)?.className).toBe(nfc);
+    expect(byName.get(`${nfd}/c.png`)?.className).toBe(nfc);
+    expect(byName.get('normal/t\ufffdr.png')?.className).toBe('normal');
+    expect(byName.get('normal/😀.png')?.pixels[2]).toBeCloseTo((306 % 251) / 255, 6);
+
+    const d = await loadDataset(data(r), 0);
+    expect(d.classNames).toEqual(['normal', nfc, 'ödem']);
+  });
+
+  it('decodes a 10,000 × 10,000 PNG to the right values with bounded memory', async () => {
+    const path = join(bad, 'huge.png');
+    // Left half white, right half black; a 150 kB file.
+    const png = await sharp({ create: { width: 5000, height: 10_000, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+      .extend({ right: 5000, background: { r: 0, g: 0, b: 0 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
+    put(path, png);
+    expect(await sharp(path).metadata()).toMatchObject({ width: 10_000, height: 10_000 });
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 2);
+    let r;
+    try {
+      r = await decodeImageFile(path, S);
+    } finally {
+      clearInterval(sample);
+    }
+    peak = Math.max(peak, process.memoryUsage().rss);
+    if (!('pixels' in r)) throw new Error(r.reason);
+    for (let y = 0; y < S; y++) {
+      for (let x = 0; x < S; x++) expect(r.pixels[y * S + x]).toBeCloseTo(x < S / 2 ? 1 : 0, 2);
+    }
+    // Full size it would be 100 MB gray, 400 MB RGBA.
+    expect((peak - before) / 2 ** 20).toBeLessThan(400);
+  });
+
+  it('refuses a file whose header claims a huge size, naming the size, without decoding it', async () => {
+    put(join(bad, 'claims/a/bomb.png'), pngHeader(100_000, 100_000));
+    put(join(bad, 'claims/a/strip.png'), pngHeader(25_000, 1000));
+    const bmp = Buffer.from(bmp24(2, 2, [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 0]]));
+    bmp.writeInt32LE(60_000, 18);
+    bmp.writeInt32LE(-60_000, 22); // top-down
+    put(join(bad, 'claims/b/bomb.bmp'), bmp);
+    put(join(bad, 'claims/b/ok.png'), await tinyPng(400));
+    const started = Date.now();
+    const { images, skipped } = await readImageFolder(join(bad, 'claims'), S);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(images.map((im) => im.name)).toEqual(['b/ok.png']);
+    const reasons = Object.fromEntries(skipped.map((s) => [s.file, s.reason]));
+    expect(reasons['a/bomb.png']).toBe('too large: 100000×100000 pixels (10000 megapixels); the limit is 20000 pixels per side and 200 megapixels');
+    expect(reasons['a/strip.png']).toMatch(/^too large: 25000×1000 pixels \(25 megapixels\)/);
+    expect(reasons['b/bomb.bmp']).toMatch(/^too large: 60000×60000 pixels/);
+  });
+
+  it('survives a symlink loop and a dangling link, and reports the dangling one and a linked copy', async () => {
+    const r = join(bad, 'links');
+    put(join(r, 'a/1.png'), await tinyPng(500));
+    put(join(r, 'b/1.png'), await tinyPng(501));
+    put(join(r, 'z/1.png'), await tinyPng(502));
+    symlinkSync('..', join(r, 'a/loop'));
+    symlinkSync(join(r, 'nowhere.png'), join(r, 'b/gone.png'));
+    // A link into another class: its files are read twice, and the second copy is reported.
+    symlinkSync('../z', join(r, 'b/z'));
+    const { images, skipped } = await readImageFolder(r, S);
+    expect(images.map((im) => [im.name, im.className])).toEqual([['a/1.png', 'a'], ['b/1.png', 'b'], ['b/z/1.png', 'b']]);
+    expect(skipped).toEqual([
+      { file: 'b/gone.png', reason: 'unreadable: ENOENT: no such file or directory' },
+      { file: 'z/1.png', reason: 'duplicate of b/z/1.png (in another class)' },
+    ]);
+  });
+
+  it('decodes a folder of 2,000 images in lanes with progress, and stops when cancelled', async () => {
+    const r = join(bad, 'many');
+    const pngs = await Promise.all(Array.from({ length: 2000 }, (_, i) => tinyPng(1000 + i)));
+    pngs.forEach((png, i) => put(join(r, i % 2 ? 'tumor' : 'normal', `${String(i).padStart(4, '0')}.png`), png));
+    const seen: number[] = [];
+    const started = Date.now();
+    const { images, skipped } = await readImageFolder(r, S, (done, total, note) => {
+      expect(total).toBe(2000);
+      expect(note).toMatch(/^(normal|tumor)\/\d{4}\.png$/);
+      seen.push(done);
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(skipped).toEqual([]);
+    expect(images).toHaveLength(2000);
+    expect(images[1].name).toBe('normal/0002.png');
+    expect(images[1].pixels[0]).toBeCloseTo(((1002) & 0xff) / 255, 6);
+    expect(seen).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+
+    const ctrl = new AbortController();
+    let last = 0;
+    await expect(readImageFolder(r, S, (done) => { last = done; if (done === 100) ctrl.abort(); }, { signal: ctrl.signal, lanes: 4 }))
+      .rejects.toMatchObject({ name: 'AbortError' });
+    expect(last).toBeLessThan(110);
+  });
+
+  it('names the skipped kinds when a class is missing because its files did not decode', async () => {
+    const r = join(bad, 'lost-class');
+    for (let i = 0; i < 3; i++) put(join(r, 'normal', `${i}.png`), await tinyPng(600 + i));
+    put(join(r, 'tumor/0.png'), 'not a png');
+    put(join(r, 'tumor/1.png'), new Uint8Array(0));
+    await expect(loadDataset(data(r), 0)).rejects.toThrow(
+      /one class only, 'normal' \(3 images\).*\(2 file\(s\) skipped: 1 not an image \(unrecognized format\), 1 zero bytes\)/,
+    );
   });
 });

@@ -33,3 +33,16 @@ describe('folderLayout', () => {
     expect(l.skipped).toEqual([{ file: 'Training', reason: 'not inside a class folder' }]);
   });
 });
+
+describe('folderLayout with non-ASCII names', () => {
+  it('keeps Unicode class names intact and merges NFD (macOS) and NFC spellings into one class', () => {
+    const nfd = 'tumo\u0308r';
+    const nfc = 'tum\u00f6r';
+    expect(nfd).not.toBe(nfc);
+    const l = folderLayout([`${nfd}/脑部扫描 1.png`, `${nfc}/b.png`, 'ödem/x.png', 'Training.png']);
+    expect(l.files.map((f) => f.className)).toEqual([nfc, nfc, 'ödem']);
+    expect(new Set(l.files.map((f) => f.className)).size).toBe(2);
+    // The path stays as the host gave it: only it reopens the file.
+    expect(l.files.map((f) => f.path)).toContain(`${nfd}/脑部扫描 1.png`);
+  });
+});

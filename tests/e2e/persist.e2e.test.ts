@@ -1,0 +1,173 @@
+/**
+ * Nothing lost: runs are kept in IndexedDB and survive a reload, export to one file and import back
+ * to the same results, a reload mid-run leaves a run to resume from its finished stages, and a
+ * crashed worker or a lost WebGPU device is restarted and the run resumed. Faults are injected
+ * through the worker's `labFaults` hook (workers/lab.worker.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { buildAndServe, launchChromium, type Served } from '../../src/cli/browser';
+import type { LabReport } from '../../src/core/pipeline/report';
+
+/** A few seconds per run on WASM; the classifier and denoiser train long enough to be caught mid-run. */
+const tiny = (backend: string, seed: number, epochs = { classifier: 400, diffusion: 300 }) => new URLSearchParams({
+  backend, seed: String(seed),
+  'data.count': '80', 'data.imageSize': '32',
+  'nmf.rank': '4', 'nmf.maxIter': '30', 'nmf.projectIter': '30',
+  'select.minSelected': '2',
+  'classifier.epochs': String(epochs.classifier), 'classifier.patience': String(epochs.classifier), 'classifier.filters': '4,4', 'classifier.dense': '8',
+  'imageCnn.enabled': 'false',
+  'diffusion.epochs': String(epochs.diffusion), 'diffusion.hidden': '16', 'diffusion.eot': '2', 'diffusion.reverseSteps': '1',
+  'attack.limit': '6', 'attack.iterations': '4', 'attack.queries': '10', 'attack.eot': '1',
+  'attack.adaptive.steps': '3', 'attack.adaptive.eot': '1',
+}).toString();
+
+describe('runs are kept, and survive reloads, crashes and a lost GPU', () => {
+  let served: Served;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const offOrigin: string[] = [];
+
+  beforeAll(async () => {
+    served = await buildAndServe();
+    browser = await launchChromium();
+    context = await browser.newContext({ acceptDownloads: true });
+    page = await context.newPage();
+    const origin = new URL(served.url).origin;
+    context.on('request', (r) => {
+      const u = r.url();
+      if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) offOrigin.push(u);
+    });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  async function open(query: string, p = page): Promise<void> {
+    await p.goto(`${served.url}?${query}`);
+    await expect.poll(() => p.getByTestId('backend-badge').textContent(), { timeout: 90_000 }).toMatch(/WASM|WEBGPU/);
+  }
+
+  async function waitIdle(p = page, timeout = 300_000): Promise<void> {
+    await expect.poll(() => p.getByTestId('run-button').isEnabled(), { timeout, interval: 250 }).toBe(true);
+  }
+
+  async function report(p = page): Promise<LabReport> {
+    const [download] = await Promise.all([p.waitForEvent('download'), p.getByTestId('export-report').click()]);
+    return JSON.parse(await readFile((await download.path())!, 'utf8')) as LabReport;
+  }
+
+  /** The figures a user reads: every scenario's metrics, and the selected components. */
+  const figures = (r: LabReport) => ({ scenarios: Object.fromEntries(Object.entries(r.scenarios).map(([k, s]) => [k, s.metrics])), selected: r.selection.selected });
+
+  const rows = (p = page) => p.getByTestId('run-row');
+  const statuses = (p = page) => rows(p).evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
+
+  /** Waits until the run has finished `stage` (the progress panel lists it) and a later one is going. */
+  async function waitForStage(stage: RegExp, p = page): Promise<void> {
+    await expect.poll(async () => (await p.getByTestId('progress').textContent().catch(() => '')) ?? '', { timeout: 120_000, interval: 50 }).toMatch(stage);
+  }
+
+  function labWorker(p = page) {
+    const w = p.workers().find((x) => x.url().includes('lab.worker'));
+    if (!w) throw new Error('no lab worker in the page');
+    return w;
+  }
+
+  let first: LabReport;
+
+  it('keeps a finished run in the history, across a reload, and shows it again as it was', async () => {
+    await open(tiny('wasm', 1));
+    await page.getByTestId('run-button').click();
+    await page.getByTestId('results').waitFor({ timeout: 300_000 });
+    await waitIdle();
+    first = await report();
+    await expect.poll(() => statuses()).toEqual(['complete']);
+
+    await page.reload();
+    await expect.poll(() => statuses(), { timeout: 90_000 }).toEqual(['complete']);
+    expect(await page.getByTestId('results').count()).toBe(0);
+    await page.getByTestId('run-show').click();
+    await page.getByTestId('results').waitFor();
+    expect(figures(await report())).toEqual(figures(first));
+  }, 600_000);
+
+  it('exports a run to one file and imports it back with identical results; refuses a crafted file', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('run-export').click()]);
+    expect(download.suggestedFilename()).toMatch(/\.nnmf-run\.zip$/);
+    const file = (await download.path())!;
+    await page.getByTestId('run-delete').click();
+    await expect.poll(() => rows().count()).toBe(0);
+
+    await page.getByTestId('run-import').setInputFiles({ name: 'tampered.nnmf-run.zip', mimeType: 'application/zip', buffer: Buffer.from('PK\x03\x04 not really a zip') });
+    await expect.poll(() => page.getByTestId('error').textContent().catch(() => '')).toMatch(/Could not import tampered\.nnmf-run\.zip: not a readable zip archive/);
+    expect(await rows().count()).toBe(0);
+
+    await page.getByTestId('run-import').setInputFiles(file);
+    await expect.poll(() => statuses()).toEqual(['complete']);
+    await page.getByTestId('results').waitFor();
+    expect(figures(await report())).toEqual(figures(first));
+  }, 300_000);
+
+  it('a reload mid-run leaves an interrupted run that resumes from its finished stages', async () => {
+    await open(tiny('wasm', 2));
+    await page.getByTestId('run-button').click();
+    await waitForStage(/classif|denois/i);
+    await page.reload();
+    const banner = page.getByTestId('interrupted-run');
+    await banner.waitFor({ timeout: 90_000 });
+    expect(await banner.textContent()).toMatch(/interrupted after/);
+    await page.getByTestId('resume-interrupted').click();
+    await page.getByTestId('results').waitFor({ timeout: 300_000 });
+    await waitIdle();
+    const r = await report();
+    expect(r.config.seed).toBe(2);
+    expect(r.reused).toEqual(expect.arrayContaining(['nmf', 'project', 'select', 'features']));
+    expect(await statuses()).toEqual(['complete', 'complete']);
+    expect(await page.getByTestId('interrupted-run').count()).toBe(0);
+  }, 600_000);
+
+  it('restarts a crashed worker and resumes the run from its finished stages', async () => {
+    await open(tiny('wasm', 3));
+    await page.getByTestId('run-button').click();
+    await waitForStage(/classif|denois/i);
+    const crashed = labWorker();
+    await crashed.evaluate(() => (self as unknown as { labFaults: { crash(): void } }).labFaults.crash());
+    await expect.poll(() => page.getByRole('status').allTextContents(), { timeout: 30_000 }).toContainEqual(expect.stringMatching(/engine stopped \(.*injected worker crash\)/));
+    await page.getByTestId('results').waitFor({ timeout: 300_000 });
+    await waitIdle();
+    expect(page.workers().some((w) => w === crashed)).toBe(false);
+    const r = await report();
+    expect(r.config.seed).toBe(3);
+    expect(r.reused).toEqual(expect.arrayContaining(['nmf', 'project', 'select', 'features']));
+    expect(await page.getByTestId('error').count()).toBe(0);
+  }, 600_000);
+
+  it('a lost WebGPU device restarts the engine and the run completes', async () => {
+    // Every kernel is slow on the software adapter: few epochs, and the device goes once NNMF is done.
+    await open(tiny('webgpu', 4, { classifier: 20, diffusion: 10 }));
+    expect(await page.getByTestId('backend-badge').textContent()).toBe('WEBGPU');
+    await page.getByTestId('run-button').click();
+    await waitForStage(/project|select|features/i);
+    await labWorker().evaluate(() => (self as unknown as { labFaults: { loseDevice(): void } }).labFaults.loseDevice());
+    await expect.poll(() => page.getByRole('status').allTextContents(), { timeout: 60_000 }).toContainEqual(expect.stringMatching(/WebGPU device lost \(destroyed/));
+    await page.getByTestId('results').waitFor({ timeout: 480_000 });
+    await waitIdle(page, 480_000);
+    const r = await report();
+    expect(r.config.seed).toBe(4);
+    // SwiftShader's adapter comes back, so the run resumes on WebGPU from its stored stages.
+    expect(r.backend.name).toBe('webgpu');
+    expect(r.reused).toEqual(expect.arrayContaining(['nmf']));
+  }, 900_000);
+
+  it('sent nothing anywhere but its own origin, and threw nothing in the page', () => {
+    expect(offOrigin).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
