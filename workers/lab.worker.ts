@@ -1,6 +1,7 @@
 /// <reference lib="webworker" />
 /** The lab's engine in a dedicated worker, exposed through Comlink (see labApi.ts). */
 import * as Comlink from 'comlink';
+import * as tf from '@tensorflow/tfjs';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -33,5 +34,9 @@ Object.assign(self, {
       throw new Error('injected worker crash');
     }),
     loseDevice: () => gpuDevice()?.destroy(),
+    /** Stops silently, as a worker the browser closed would: the page only notices the silence. */
+    hang: () => self.close(),
   },
+  /** What the tests read of the engine's memory: tensors, bytes, and on WebGPU the GPU's share. */
+  labProbe: { memory: () => tf.memory() },
 });

@@ -25,6 +25,11 @@ function isAbort(err: unknown): boolean {
 }
 
 const INIT_TIMEOUT_S = 90;
+/** A busy worker shows it is alive by its progress events, or else by answering a ping. Kernels
+ * block the worker for well under a second at paper scale; 30 s of silence is a dead worker (closed
+ * by the browser, or hung on a lost device), not a slow one. */
+const PING_AFTER_MS = 5_000;
+const PING_TIMEOUT_MS = 30_000;
 
 export function download(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
@@ -79,6 +84,7 @@ export class LabClient {
   }
 
   private stop(): void {
+    this.unwatch();
     this.api?.[Comlink.releaseProxy]();
     this.worker?.terminate();
     this.worker = null;
@@ -249,7 +255,35 @@ export class LabClient {
     if (this.store.getState().config.data.dataset === id && this.loadedKey === null) await this.loadData();
   }
 
+  private lastSignOfLife = 0;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+
+  /** While the worker computes, checks that it is alive; a silent one is treated as crashed. */
+  private watch(): void {
+    this.unwatch();
+    const api = this.api;
+    if (!api) return;
+    this.lastSignOfLife = performance.now();
+    let pinging = false;
+    this.watchdog = setInterval(async () => {
+      if (pinging || performance.now() - this.lastSignOfLife < PING_AFTER_MS) return;
+      pinging = true;
+      const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), PING_TIMEOUT_MS));
+      const answered = await Promise.race([api.memory().then(() => true, () => false), timeout]);
+      pinging = false;
+      if (this.api !== api || this.watchdog === null) return;
+      if (answered) this.lastSignOfLife = performance.now();
+      else this.crashed(`the worker stopped responding for ${PING_TIMEOUT_MS / 1000} s`);
+    }, 1000);
+  }
+
+  private unwatch(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
   private onProgress = (event: ProgressEvent): void => {
+    this.lastSignOfLife = performance.now();
     this.pending.push(event);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -291,6 +325,7 @@ export class LabClient {
     if (this.cancelFlag) Atomics.store(this.cancelFlag, 0, 0);
     this.attemptedKey = key;
     this.store.setState({ status: 'loading', stages: {}, current: 'load', startedAt: performance.now(), error: null, notice: null });
+    this.watch();
     try {
       const summary = await this.api.load(config, Comlink.proxy(this.onProgress));
       this.loadedKey = key;
@@ -299,6 +334,8 @@ export class LabClient {
       this.store.setState({ status: 'idle' });
     } catch (err) {
       this.store.setState({ status: 'idle', summary: null, error: isAbort(err) ? null : message(err) });
+    } finally {
+      this.unwatch();
     }
   }
 
@@ -321,6 +358,7 @@ export class LabClient {
       if (this.api === api) this.store.setState({ view, viewConfig: config, viewRunId: runId, partial: true });
     };
     void this.refreshRunsSoon();
+    this.watch();
     try {
       const view = await api.run(config, Comlink.proxy(this.onProgress), Comlink.proxy(onClean), runId);
       this.loadedKey = dataKey(config);
@@ -332,6 +370,7 @@ export class LabClient {
       if (isAbort(err)) this.store.setState({ status: 'idle', notice: live ? null : 'Run cancelled. Finished stages are kept and will be reused.' });
       else this.store.setState({ status: 'idle', error: message(err) });
     } finally {
+      if (this.api === api) this.unwatch();
       this.liveRunning = false;
       if (this.activeRun?.runId === runId) this.activeRun = null;
     }

@@ -30,11 +30,18 @@ describe('runs are kept, and survive reloads, crashes and a lost GPU', () => {
   let page: Page;
   const pageErrors: string[] = [];
   const offOrigin: string[] = [];
+  const cspViolations: string[] = [];
 
   beforeAll(async () => {
     served = await buildAndServe();
     browser = await launchChromium();
     context = await browser.newContext({ acceptDownloads: true });
+    // Any request or inline code the Content-Security-Policy blocks is recorded.
+    await context.exposeFunction('reportCspViolation', (v: string) => cspViolations.push(v));
+    await context.addInitScript(() => {
+      const report = (window as unknown as { reportCspViolation(v: string): void }).reportCspViolation;
+      document.addEventListener('securitypolicyviolation', (e) => report(`${e.violatedDirective} ${e.blockedURI}`));
+    });
     page = await context.newPage();
     const origin = new URL(served.url).origin;
     context.on('request', (r) => {
@@ -149,6 +156,20 @@ describe('runs are kept, and survive reloads, crashes and a lost GPU', () => {
     expect(await page.getByTestId('error').count()).toBe(0);
   }, 600_000);
 
+  it('restarts a worker that stopped answering and resumes the run', async () => {
+    await open(tiny('wasm', 5));
+    await page.getByTestId('run-button').click();
+    await waitForStage(/classif|denois/i);
+    // The worker closes itself: no error event, only silence, which the page's watchdog notices.
+    await labWorker().evaluate(() => (self as unknown as { labFaults: { hang(): void } }).labFaults.hang()).catch(() => undefined);
+    await expect.poll(() => page.getByRole('status').allTextContents(), { timeout: 90_000 }).toContainEqual(expect.stringMatching(/engine stopped \(the worker stopped responding/));
+    await page.getByTestId('results').waitFor({ timeout: 300_000 });
+    await waitIdle();
+    const r = await report();
+    expect(r.config.seed).toBe(5);
+    expect(r.reused).toEqual(expect.arrayContaining(['nmf', 'project', 'select', 'features']));
+  }, 600_000);
+
   it('a lost WebGPU device restarts the engine and the run completes', async () => {
     // Every kernel is slow on the software adapter: few epochs, and the device goes once NNMF is done.
     await open(tiny('webgpu', 4, { classifier: 20, diffusion: 10 }));
@@ -166,8 +187,32 @@ describe('runs are kept, and survive reloads, crashes and a lost GPU', () => {
     expect(r.reused).toEqual(expect.arrayContaining(['nmf']));
   }, 900_000);
 
-  it('sent nothing anywhere but its own origin, and threw nothing in the page', () => {
+  it('holds tensor count and GPU memory flat across 20 consecutive runs on WebGPU', async () => {
+    type Memory = { numTensors: number; numBytes: number; numBytesInGPU?: number };
+    const memory = () => labWorker().evaluate(() => (self as unknown as { labProbe: { memory(): Memory } }).labProbe.memory());
+    const seen: Memory[] = [];
+    for (let k = 0; k < 20; k++) {
+      // Each rerun recomputes the evaluation and the defended attack; the cache frees the old ones.
+      await page.getByTestId('timestep-slider').fill(k % 2 === 0 ? '30' : '60');
+      await expect.poll(() => page.getByTestId('run-button').isDisabled(), { timeout: 10_000, interval: 50 }).toBe(true);
+      await waitIdle(page, 300_000);
+      seen.push(await memory());
+    }
+    expect(await page.getByTestId('error').count()).toBe(0);
+    expect(seen[0].numBytesInGPU).toBeGreaterThan(0);
+    for (const m of seen.slice(2)) {
+      expect(m.numTensors).toBe(seen[1].numTensors);
+      expect(m.numBytes).toBe(seen[1].numBytes);
+      expect(m.numBytesInGPU).toBe(seen[1].numBytesInGPU);
+    }
+  }, 900_000);
+
+  it('sent nothing anywhere but its own origin, broke no Content-Security-Policy rule, and threw nothing in the page', async () => {
     expect(offOrigin).toEqual([]);
     expect(pageErrors).toEqual([]);
+    const policy = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    expect(policy).toMatch(/default-src 'self'/);
+    expect(policy).toMatch(/connect-src 'self'/);
+    expect(cspViolations).toEqual([]);
   });
 });
