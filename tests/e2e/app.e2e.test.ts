@@ -13,6 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { buildAndServe, launchChromium, type Served } from '../../src/cli/browser';
 import { createRandom } from '../../src/core/random';
 import type { LabReport } from '../../src/core/pipeline/report';
+import { e2eSettings } from './settings';
 
 const SIDE = 32;
 const PER_CLASS = 40;
@@ -41,17 +42,7 @@ async function writeScans(root: string): Promise<void> {
 }
 
 /** Small but complete: every stage runs, each in seconds on a software adapter. */
-const SMALL = new URLSearchParams({
-  backend: 'webgpu',
-  'data.imageSize': String(SIDE),
-  'nmf.rank': '4', 'nmf.maxIter': '30', 'nmf.projectIter': '30',
-  'select.minSelected': '2',
-  'classifier.epochs': '150', 'classifier.patience': '150', 'classifier.filters': '4,4', 'classifier.dense': '8',
-  'imageCnn.enabled': 'false',
-  'diffusion.epochs': '10', 'diffusion.hidden': '16', 'diffusion.eot': '2', 'diffusion.reverseSteps': '1',
-  'attack.limit': '6', 'attack.iterations': '4', 'attack.queries': '10', 'attack.eot': '1',
-  'attack.adaptive.steps': '3', 'attack.adaptive.eot': '1',
-}).toString();
+const SMALL = e2eSettings({ backend: 'webgpu' });
 
 describe('the lab in Chromium on WebGPU', () => {
   let served: Served;

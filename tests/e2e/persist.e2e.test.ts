@@ -9,19 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildAndServe, launchChromium, type Served } from '../../src/cli/browser';
 import type { LabReport } from '../../src/core/pipeline/report';
+import { e2eSettings } from './settings';
 
 /** A few seconds per run on WASM; the classifier and denoiser train long enough to be caught mid-run. */
-const tiny = (backend: string, seed: number, epochs = { classifier: 400, diffusion: 300 }) => new URLSearchParams({
-  backend, seed: String(seed),
-  'data.count': '80', 'data.imageSize': '32',
-  'nmf.rank': '4', 'nmf.maxIter': '30', 'nmf.projectIter': '30',
-  'select.minSelected': '2',
-  'classifier.epochs': String(epochs.classifier), 'classifier.patience': String(epochs.classifier), 'classifier.filters': '4,4', 'classifier.dense': '8',
-  'imageCnn.enabled': 'false',
-  'diffusion.epochs': String(epochs.diffusion), 'diffusion.hidden': '16', 'diffusion.eot': '2', 'diffusion.reverseSteps': '1',
-  'attack.limit': '6', 'attack.iterations': '4', 'attack.queries': '10', 'attack.eot': '1',
-  'attack.adaptive.steps': '3', 'attack.adaptive.eot': '1',
-}).toString();
+const tiny = (backend: string, seed: number, epochs = { classifier: 400, diffusion: 300 }) => e2eSettings({
+  backend, seed: String(seed), 'data.count': '80',
+  'classifier.epochs': String(epochs.classifier), 'classifier.patience': String(epochs.classifier),
+  'diffusion.epochs': String(epochs.diffusion),
+});
 
 describe('runs are kept, and survive reloads, crashes and a lost GPU', () => {
   let served: Served;
