@@ -4,7 +4,7 @@
  * rankings, the four-scenario chart and a per-image trace off the page.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,14 +14,16 @@ import { buildAndServe, launchChromium, type Served } from '../../src/cli/browse
 import { createRandom } from '../../src/core/random';
 import type { LabReport } from '../../src/core/pipeline/report';
 import { e2eSettings } from './settings';
+import { pngHeader } from '../unit/data/craft';
 
 const SIDE = 32;
 const PER_CLASS = 40;
 
-/** Two classes of 32×32 "scans": a noisy disc, and the same with a bright lesion somewhere in it. */
+/** Two classes of 32×32 "scans": a noisy disc, and the same with a bright lesion somewhere in it
+ * (under a non-ASCII class name); plus files the page must skip, each for its own reason. */
 async function writeScans(root: string): Promise<void> {
   const rng = createRandom(11, 'e2e/scans');
-  for (const cls of ['normal', 'lesion']) {
+  for (const cls of ['normal', 'läsion']) {
     await mkdir(join(root, cls), { recursive: true });
     for (let i = 0; i < PER_CLASS; i++) {
       const px = Buffer.alloc(SIDE * SIDE);
@@ -30,14 +32,16 @@ async function writeScans(root: string): Promise<void> {
       for (let y = 0; y < SIDE; y++) {
         for (let x = 0; x < SIDE; x++) {
           const head = Math.hypot(x - 15.5, y - 15.5) < 13 ? 110 : 10;
-          const lesion = cls === 'lesion' && Math.hypot(x - lx, y - ly) < 4 ? 120 : 0;
+          const lesion = cls !== 'normal' && Math.hypot(x - lx, y - ly) < 4 ? 120 : 0;
           px[y * SIDE + x] = Math.max(0, Math.min(255, head + lesion + (rng.next() - 0.5) * 40));
         }
       }
       await sharp(px, { raw: { width: SIDE, height: SIDE, channels: 1 } }).png().toFile(join(root, cls, `scan_${i}.png`));
     }
   }
-  await writeFile(join(root, 'lesion', 'notes.txt'), 'not an image');
+  await writeFile(join(root, 'läsion', 'notes.txt'), 'not an image');
+  await copyFile(join(root, 'normal', 'scan_1.png'), join(root, 'normal', '扫描 copy.png'));
+  await writeFile(join(root, 'normal', 'bomb.png'), pngHeader(100_000, 100_000));
   await writeFile(join(root, 'normal', 'broken.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5, 6, 7, 8]));
 }
 
@@ -93,17 +97,19 @@ describe('the lab in Chromium on WebGPU', () => {
   it('decodes a dropped folder in the page and lists what it skipped', async () => {
     await page.getByTestId('folder-input').setInputFiles(scans);
     const summary = page.getByTestId('data-summary');
-    await expect.poll(() => summary.textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/lesion/);
+    await expect.poll(() => summary.textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/läsion/);
     const rows = await summary.locator('tbody tr').evaluateAll((trs) =>
       trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells, (c) => c.textContent ?? '')));
-    expect(rows.map((r) => r[0])).toEqual(['lesion', 'normal']);
+    expect(rows.map((r) => r[0])).toEqual(['läsion', 'normal']);
     for (const [, train, val, test] of rows) {
       expect(Number(train) + Number(val) + Number(test)).toBe(PER_CLASS);
       expect(Number(train)).toBeGreaterThan(Number(test));
       expect(Number(test)).toBeGreaterThan(0);
     }
     const skipped = await page.getByTestId('skipped-files').textContent();
-    expect(skipped).toMatch(/lesion\/notes\.txt: not an image/);
+    expect(skipped).toMatch(/läsion\/notes\.txt: not an image/);
+    expect(skipped).toMatch(/normal\/扫描 copy\.png: duplicate of normal\/scan_1\.png/);
+    expect(skipped).toMatch(/normal\/bomb\.png: too large: 100000×100000 pixels/);
     expect(skipped).toMatch(/normal\/broken\.png: corrupt PNG/);
     expect(await page.getByTestId('sample-image').count()).toBeGreaterThanOrEqual(4);
     expect(page.url()).toContain('data.dataset=folder%3Ascans');
@@ -163,7 +169,7 @@ describe('the lab in Chromium on WebGPU', () => {
     await page.getByLabel('Backend').selectOption('wasm');
     await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 60_000 }).toBe('WASM');
     // The restarted engine gets the folder again and shows it without a new drop.
-    await expect.poll(() => page.getByTestId('data-summary').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/lesion/);
+    await expect.poll(() => page.getByTestId('data-summary').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/läsion/);
     await expect.poll(() => page.getByTestId('stale-marker').count()).toBe(1);
     await runAndWait();
     const inPage = await pageReport();

@@ -7,6 +7,7 @@ import { decodeImageFile, readImageFolder } from '../../../src/cli/folder';
 import { loadDataset } from '../../../src/cli/datasets';
 import { DatasetError } from '../../../src/core/data/dataset';
 import { defaultConfig, type DataConfig } from '../../../src/core/config';
+import { pngHeader } from './craft';
 
 const S = 8;
 const luma = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
@@ -183,33 +184,6 @@ describe('loadDataset on folders', () => {
     await expect(loadDataset(data(join(tmp, 'orient.bmp')), 0)).rejects.toThrow(DatasetError);
   });
 });
-
-/** A valid PNG signature and IHDR (with its CRC) that claims width×height, then an empty IDAT and IEND. */
-function pngHeader(width: number, height: number): Uint8Array {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const out = Buffer.alloc(8 + data.length + 4);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit gray, deflate, no filter method, no interlace
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.alloc(0)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 /** An 8×8 gray PNG whose pixels spell out `id` (so every id gives different bytes). */
 async function tinyPng(id: number): Promise<Buffer> {
