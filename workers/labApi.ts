@@ -73,7 +73,8 @@ export interface LabApi {
   importRun(bytes: Uint8Array, fileName: string): Promise<RunRecord>;
   cancel(): void;
   memory(): { numTensors: number; numBytes: number };
-  exportModels(): Promise<ExportedModel[]>;
+  /** The trained models of the recorded run `runId` (as stored with it), else of the last run. */
+  exportModels(runId?: string | null): Promise<ExportedModel[]>;
   /** The bench's NMF timing and end-to-end run on mri-demo, on a pipeline of its own (the page's
    * cache is neither used nor disturbed). */
   bench(scale: BenchScale, onProgress?: ProgressCallback): Promise<BenchResult>;
@@ -101,6 +102,25 @@ function watchDevice(): void {
       throw new Error(`WebGPU device lost (${info.reason}${info.message ? `: ${info.message}` : ''})`);
     });
   });
+}
+
+/** Resolves once the GPU has run everything tfjs queued (nothing to wait for on CPU backends). */
+async function settleDevice(): Promise<void> {
+  if (tf.getBackend() !== 'webgpu') return;
+  const backend = tf.backend() as unknown as {
+    commandEncoder?: unknown; endComputePassEncoder?(): void; submitQueue?(): void; device?: GPUDevice;
+  };
+  try {
+    // tfjs records kernels into an open compute pass of a command encoder it submits lazily (none
+    // when nothing is pending). Its own readbacks end the pass before submitting; so must this, or
+    // the encoder is invalid and the queued kernels silently never run.
+    backend.endComputePassEncoder?.();
+    if (backend.commandEncoder) backend.submitQueue?.();
+    await backend.device?.queue.onSubmittedWorkDone();
+  } catch (err) {
+    // Only a timing is at stake: a run must never fail here.
+    console.warn('settle:', err);
+  }
 }
 
 /** What distinguishes one dropped folder from another under the same name. */
@@ -161,6 +181,7 @@ export function createLabApi(backendOptions: BackendOptions, baseUrl: string): L
         store: db ? new IdbStageStore(db) : undefined,
         fingerprint: (data) => (folder && data.dataset === folder.id ? folderFingerprint(folder) : undefined),
         onStoreError: (stage, err) => console.warn(`stage store: ${stage}: ${(err as Error)?.message ?? err}`),
+        settle: settleDevice,
       });
       backendInfo = { ...info, crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true, storage };
       return backendInfo;
@@ -249,7 +270,12 @@ export function createLabApi(backendOptions: BackendOptions, baseUrl: string): L
       const m = tf.memory();
       return { numTensors: m.numTensors, numBytes: m.numBytes };
     },
-    async exportModels() {
+    async exportModels(runId) {
+      if (runId && history) {
+        const stored = (await history.get(runId))?.data?.models;
+        if (!stored) throw new Error('the models of this run were not kept: it did not finish');
+        return stored;
+      }
       if (!last) throw new Error('no trained models yet: run the lab first');
       return modelsOf(last);
     },
@@ -268,7 +294,7 @@ export function createLabApi(backendOptions: BackendOptions, baseUrl: string): L
         } finally {
           V.dispose();
         }
-        const own = new Pipeline(createBrowserLoader(() => null, baseUrl), backendInfo);
+        const own = new Pipeline(createBrowserLoader(() => null, baseUrl), backendInfo, { settle: settleDevice });
         try {
           const run = await benchRun(own, benchConfig(scale), onProgress);
           return {

@@ -153,6 +153,17 @@ function checkShapes(view: LabView, file: string): void {
   }
 }
 
+/** The weights file a model.json names (so a downloaded pair loads together), if it is a plain name. */
+function manifestFile(modelJson: string): string | null {
+  try {
+    const path = (JSON.parse(modelJson) as { weightsManifest?: { paths?: string[] }[] }).weightsManifest?.[0]?.paths?.[0];
+    const name = path?.replace(/^\.\//, '');
+    return name && /^[\w.-]+$/.test(name) ? name : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface ImportedRun {
   record: RunRecord;
   data: RunData;
@@ -207,8 +218,9 @@ export async function importRun(bytes: Uint8Array, file: string, checkModel?: (m
     const json = entries[`models/${name}/model.json`];
     const weights = entries[`models/${name}/weights.bin`];
     if (!json || !weights) throw new BundleError(file, `models/${name} is incomplete`);
+    const modelJson = strFromU8(json);
     const model: StoredModel = {
-      name, modelJson: strFromU8(json), weightsFile: 'weights.bin',
+      name, modelJson, weightsFile: manifestFile(modelJson) ?? `${name}.weights.bin`,
       weights: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
     };
     try {

@@ -401,7 +401,8 @@ export class LabClient {
   async exportModels(): Promise<void> {
     if (!this.api) return;
     try {
-      for (const m of await this.api.exportModels()) {
+      // The models of the run on screen, which may be an earlier one opened from the history.
+      for (const m of await this.api.exportModels(this.store.getState().viewRunId)) {
         download(new Blob([m.modelJson], { type: 'application/json' }), `${m.name}.json`);
         download(new Blob([m.weights], { type: 'application/octet-stream' }), m.weightsFile);
       }

@@ -115,6 +115,13 @@ describe('runs are kept, and survive reloads, crashes and a lost GPU', () => {
     await expect.poll(() => statuses()).toEqual(['complete']);
     await page.getByTestId('results').waitFor();
     expect(figures(await report())).toEqual(figures(first));
+
+    // The models offered are the imported run's own, kept with it.
+    const names: string[] = [];
+    page.on('download', (d) => names.push(d.suggestedFilename()));
+    await page.getByTestId('export-models').click();
+    await expect.poll(() => names.length).toBe(4);
+    expect(names.sort()).toEqual(['classifier.json', 'classifier.weights.bin', 'denoiser.json', 'denoiser.weights.bin']);
   }, 300_000);
 
   it('a reload mid-run leaves an interrupted run that resumes from its finished stages', async () => {

@@ -40,6 +40,10 @@ export interface PipelineOptions {
   fingerprint?: (data: DataConfig) => string | undefined;
   /** A stored stage could not be written or read back; the run goes on without it. */
   onStoreError?: (stage: StageName, err: unknown) => void;
+  /** Waits for the device to finish the work queued so far. A GPU backend returns a stage's
+   * tensors before computing them; without this, a stage's time is billed to the next stage that
+   * reads a value back (on WebGPU the projection showed up as selection). */
+  settle?: () => Promise<void>;
 }
 
 /**
@@ -173,6 +177,7 @@ export class Pipeline {
       }
       const t0 = performance.now();
       const value = await compute(stageProgress(name, onProgress));
+      await this.options.settle?.();
       timings[name] = (performance.now() - t0) / 1000;
       this.cache.set(name, key, value, dispose);
       if (persist) await this.toStore(name, key, persist.codec, value);
