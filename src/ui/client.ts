@@ -14,6 +14,7 @@ import type { LabApi } from '../../workers/labApi';
 import { dataKey, isStale, onlyPurificationDiffers, type LabStore } from './store';
 import { configToQuery } from './url';
 import { newRunId } from '../persist/runs';
+import { Watchdog } from './watchdog';
 
 function message(err: unknown): string {
   if (err instanceof Error) return err.message;
@@ -255,35 +256,29 @@ export class LabClient {
     if (this.store.getState().config.data.dataset === id && this.loadedKey === null) await this.loadData();
   }
 
-  private lastSignOfLife = 0;
-  private watchdog: ReturnType<typeof setInterval> | null = null;
+  private watchdog: Watchdog | null = null;
 
   /** While the worker computes, checks that it is alive; a silent one is treated as crashed. */
   private watch(): void {
     this.unwatch();
     const api = this.api;
     if (!api) return;
-    this.lastSignOfLife = performance.now();
-    let pinging = false;
-    this.watchdog = setInterval(async () => {
-      if (pinging || performance.now() - this.lastSignOfLife < PING_AFTER_MS) return;
-      pinging = true;
-      const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), PING_TIMEOUT_MS));
-      const answered = await Promise.race([api.memory().then(() => true, () => false), timeout]);
-      pinging = false;
-      if (this.api !== api || this.watchdog === null) return;
-      if (answered) this.lastSignOfLife = performance.now();
-      else this.crashed(`the worker stopped responding for ${PING_TIMEOUT_MS / 1000} s`);
-    }, 1000);
+    this.watchdog = new Watchdog({
+      ping: () => api.memory(), pingAfterMs: PING_AFTER_MS, timeoutMs: PING_TIMEOUT_MS,
+      onSilent: (why) => {
+        if (this.api === api) this.crashed(why);
+      },
+    });
+    this.watchdog.start();
   }
 
   private unwatch(): void {
-    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog?.stop();
     this.watchdog = null;
   }
 
   private onProgress = (event: ProgressEvent): void => {
-    this.lastSignOfLife = performance.now();
+    this.watchdog?.alive();
     this.pending.push(event);
     if (this.flushScheduled) return;
     this.flushScheduled = true;

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { buildAndServe, launchChromium, type Served } from '../../src/cli/browser';
+import type { Page } from 'playwright-core';
+import type { Served } from '../../src/cli/browser';
 import { createRandom } from '../../src/core/random';
 import type { LabReport } from '../../src/core/pipeline/report';
-import { e2eSettings } from './settings';
+import { e2eSettings, startLab, type LabSession } from './settings';
 import { pngHeader } from '../unit/data/craft';
 
 const SIDE = 32;
@@ -49,30 +49,20 @@ async function writeScans(root: string): Promise<void> {
 const SMALL = e2eSettings({ backend: 'webgpu' });
 
 describe('the lab in Chromium on WebGPU', () => {
+  let lab: LabSession;
   let served: Served;
-  let browser: Browser;
   let page: Page;
   let scans: string;
-  const offOrigin: string[] = [];
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     scans = join(await mkdtemp(join(tmpdir(), 'lab-e2e-')), 'scans');
     await writeScans(scans);
-    served = await buildAndServe();
-    browser = await launchChromium();
-    page = await browser.newPage();
-    const origin = new URL(served.url).origin;
-    page.on('request', (r) => {
-      const u = r.url();
-      if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) offOrigin.push(u);
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    lab = await startLab();
+    ({ served, page } = lab);
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await served?.close();
+    await lab?.close();
   });
 
   it('starts the engine on WebGPU and names the adapter', async () => {
@@ -83,7 +73,7 @@ describe('the lab in Chromium on WebGPU', () => {
   }, 90_000);
 
   it("'auto' prefers WASM to Chromium's software WebGPU adapter, and says why", async () => {
-    const other = await browser.newPage();
+    const other = await lab.context.newPage();
     try {
       await other.goto(`${served.url}?data.count=40`);
       const badge = other.getByTestId('backend-badge');
@@ -220,8 +210,9 @@ describe('the lab in Chromium on WebGPU', () => {
     expect(await page.getByTestId('run-button').isEnabled()).toBe(true);
   }, 600_000);
 
-  it('sent nothing anywhere but its own origin, and threw nothing', () => {
-    expect(offOrigin).toEqual([]);
-    expect(pageErrors).toEqual([]);
+  it('sent nothing anywhere but its own origin, broke no Content-Security-Policy rule, and threw nothing', () => {
+    expect(lab.offOrigin).toEqual([]);
+    expect(lab.cspViolations).toEqual([]);
+    expect(lab.pageErrors).toEqual([]);
   });
 });

@@ -6,10 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { buildAndServe, launchChromium, type Served } from '../../src/cli/browser';
+import type { Page } from 'playwright-core';
+import type { Served } from '../../src/cli/browser';
 import type { LabReport } from '../../src/core/pipeline/report';
-import { e2eSettings } from './settings';
+import { e2eSettings, startLab, type LabSession } from './settings';
 
 /** A few seconds per run on WASM; the classifier and denoiser train long enough to be caught mid-run. */
 const tiny = (backend: string, seed: number, epochs = { classifier: 400, diffusion: 300 }) => e2eSettings({
@@ -19,36 +19,17 @@ const tiny = (backend: string, seed: number, epochs = { classifier: 400, diffusi
 });
 
 describe('runs are kept, and survive reloads, crashes and a lost GPU', () => {
+  let lab: LabSession;
   let served: Served;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  const pageErrors: string[] = [];
-  const offOrigin: string[] = [];
-  const cspViolations: string[] = [];
 
   beforeAll(async () => {
-    served = await buildAndServe();
-    browser = await launchChromium();
-    context = await browser.newContext({ acceptDownloads: true });
-    // Any request or inline code the Content-Security-Policy blocks is recorded.
-    await context.exposeFunction('reportCspViolation', (v: string) => cspViolations.push(v));
-    await context.addInitScript(() => {
-      const report = (window as unknown as { reportCspViolation(v: string): void }).reportCspViolation;
-      document.addEventListener('securitypolicyviolation', (e) => report(`${e.violatedDirective} ${e.blockedURI}`));
-    });
-    page = await context.newPage();
-    const origin = new URL(served.url).origin;
-    context.on('request', (r) => {
-      const u = r.url();
-      if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) offOrigin.push(u);
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    lab = await startLab();
+    ({ served, page } = lab);
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await served?.close();
+    await lab?.close();
   });
 
   async function open(query: string, p = page): Promise<void> {
@@ -210,11 +191,11 @@ describe('runs are kept, and survive reloads, crashes and a lost GPU', () => {
   }, 900_000);
 
   it('sent nothing anywhere but its own origin, broke no Content-Security-Policy rule, and threw nothing in the page', async () => {
-    expect(offOrigin).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    expect(lab.offOrigin).toEqual([]);
+    expect(lab.pageErrors).toEqual([]);
     const policy = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
     expect(policy).toMatch(/default-src 'self'/);
     expect(policy).toMatch(/connect-src 'self'/);
-    expect(cspViolations).toEqual([]);
+    expect(lab.cspViolations).toEqual([]);
   });
 });
