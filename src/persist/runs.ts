@@ -57,6 +57,10 @@ async function heldLocks(): Promise<Set<string> | null> {
   return new Set([...(snapshot.held ?? []), ...(snapshot.pending ?? [])].map((l) => l.name ?? ''));
 }
 
+function withLiveStatus(r: RunRecord, held: Set<string> | null): RunRecord {
+  return r.status === 'running' && !held?.has(lockName(r.id)) ? { ...r, status: 'interrupted' } : r;
+}
+
 export class RunHistory {
   constructor(private readonly db: LabDb) {}
 
@@ -86,13 +90,13 @@ export class RunHistory {
   async list(): Promise<RunRecord[]> {
     const all = await this.db.getAllFromIndex('runs', 'createdAt');
     const held = await heldLocks();
-    return all.reverse().map((r) => (r.status === 'running' && !held?.has(lockName(r.id)) ? { ...r, status: 'interrupted' as const } : r));
+    return all.reverse().map((r) => withLiveStatus(r, held));
   }
 
   async get(id: string): Promise<{ record: RunRecord; data: RunData | null } | null> {
-    const record = (await this.list()).find((r) => r.id === id);
+    const record = await this.db.get('runs', id);
     if (!record) return null;
-    return { record, data: (await this.db.get('runData', id)) ?? null };
+    return { record: withLiveStatus(record, await heldLocks()), data: (await this.db.get('runData', id)) ?? null };
   }
 
   async delete(id: string): Promise<void> {

@@ -80,6 +80,7 @@ describe('run history', () => {
     const listed = await history.list();
     expect(listed.map((r) => [r.id, r.status])).toEqual([['b', 'complete'], ['a', 'interrupted']]);
     expect(listed[1].stagesDone).toEqual(['load', 'nmf']);
+    expect((await history.get('a'))!.record.status).toBe('interrupted');
     await history.update('b', { status: 'complete' }, { view, models });
     const got = await history.get('b');
     expect(got!.data!.view.report.scenarios).toEqual(view.report.scenarios);
