@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from './config';
 import { patchWasmMatMul } from './wasmMatMul';
+import { patchWasmSlice } from './wasmSlice';
 import { registerWasmConvFilterGrad } from './wasmConvFilter';
 
 export interface BackendInfo {
@@ -63,6 +64,7 @@ async function trySet(name: BackendName, opts: BackendOptions): Promise<boolean>
     await tf.ready();
     if (name === 'wasm') {
       patchWasmMatMul();
+      patchWasmSlice();
       registerWasmConvFilterGrad();
     }
     // A failed init can silently leave another backend in place.
