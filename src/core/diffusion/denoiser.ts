@@ -74,12 +74,17 @@ export async function featurePrior(x0: tf.Tensor2D): Promise<FeaturePrior> {
 }
 
 /**
- * x̂_0 for noisy features xt [N, d] at per-row integer timesteps t [N] (float dtype allowed).
- * Differentiable w.r.t. xt.
+ * x̂_0 for noisy features xt [N, d] at per-row integer timesteps t [N] (float dtype allowed), or at
+ * one timestep t for every row. Differentiable w.r.t. xt.
+ *
+ * With one timestep (purification: every row and draw shares τ) the coefficients are numbers and
+ * the embedding one row, broadcast (WASM's Tile kernel is slower than a broadcast multiply): x̂_0 = c_skip·x_t + (1 − c_skip√ᾱ)·μ + c_out·F. That drops the
+ * per-row sin/cos and gathers, which cost more than the MLP itself at the denoiser's width.
  */
 export function denoise(
-  model: tf.LayersModel, xt: tf.Tensor2D, t: tf.Tensor1D, schedule: NoiseSchedule, embeddingDim: number, prior: FeaturePrior,
+  model: tf.LayersModel, xt: tf.Tensor2D, t: tf.Tensor1D | number, schedule: NoiseSchedule, embeddingDim: number, prior: FeaturePrior,
 ): tf.Tensor2D {
+  if (typeof t === 'number') return denoiseAt(model, xt, t, schedule, embeddingDim, prior);
   return tf.tidy(() => {
     const s2 = prior.sigma * prior.sigma;
     const ab = tf.reshape(tf.gather(tf.tensor1d(schedule.alphaBar), tf.cast(t, 'int32')), [-1, 1]);
@@ -90,6 +95,24 @@ export function denoise(
     const input = tf.concat([tf.div(xt, tf.sqrt(v)), timestepEmbedding(t, embeddingDim, schedule.steps)], 1);
     const f = model.apply(input) as tf.Tensor2D;
     return tf.add(tf.add(mu, tf.mul(cSkip, tf.sub(xt, tf.mul(tf.sqrt(ab), mu)))), tf.mul(cOut, f)) as tf.Tensor2D;
+  });
+}
+
+function denoiseAt(
+  model: tf.LayersModel, xt: tf.Tensor2D, t: number, schedule: NoiseSchedule, embeddingDim: number, prior: FeaturePrior,
+): tf.Tensor2D {
+  if (!Number.isInteger(t) || t < 0 || t >= schedule.steps) throw new Error(`denoise: t = ${t} outside [0, ${schedule.steps - 1}]`);
+  const s2 = prior.sigma * prior.sigma;
+  const ab = schedule.alphaBar[t];
+  const v = ab * s2 + (1 - ab);
+  const cSkip = (Math.sqrt(ab) * s2) / v;
+  const cOut = (Math.sqrt(1 - ab) * prior.sigma) / Math.sqrt(v);
+  const muTerm = prior.mean.map((m) => (1 - cSkip * Math.sqrt(ab)) * m);
+  return tf.tidy(() => {
+    const embedding = timestepEmbedding(tf.tensor1d([t]), embeddingDim, schedule.steps);
+    const input = tf.concat([tf.mul(xt, 1 / Math.sqrt(v)), tf.mul(tf.ones([xt.shape[0], 1]), embedding)], 1);
+    const f = model.apply(input) as tf.Tensor2D;
+    return tf.add(tf.add(tf.mul(xt, cSkip), tf.tensor2d(muTerm, [1, muTerm.length])), tf.mul(f, cOut)) as tf.Tensor2D;
   });
 }
 

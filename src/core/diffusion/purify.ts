@@ -71,7 +71,7 @@ export function reverseDiffusion(
   // One step: x_τ → x̂_0 (last step) or → x_τ'.
   const step = (i: number) => (x: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => {
     const tau = taus[i];
-    const x0hat = denoise(denoiser, x, tf.fill([x.shape[0]], tau, 'float32') as tf.Tensor1D, schedule, embeddingDim, prior);
+    const x0hat = denoise(denoiser, x, tau, schedule, embeddingDim, prior);
     if (i === S - 1) return x0hat;
     const ab = schedule.alphaBar[tau];
     const abNext = schedule.alphaBar[taus[i + 1]];

@@ -60,8 +60,7 @@ export async function evaluateClean(
   const [noised, denoised] = tf.tidy(() => {
     const noise = tf.randomNormal(x.shape, 0, 1, 'float32', seed ^ 0x5bd1e995) as tf.Tensor2D;
     const xt = noiseFeatures(x, cfg.timestep, denoiser.schedule, noise);
-    const t = tf.fill([x.shape[0]], cfg.timestep) as tf.Tensor1D;
-    const x0hat = denoise(denoiser.model, xt, t, denoiser.schedule, cfg.embedding, denoiser.prior);
+    const x0hat = denoise(denoiser.model, xt, cfg.timestep, denoiser.schedule, cfg.embedding, denoiser.prior);
     return [tf.norm(tf.sub(xt, x), 'euclidean', 1), tf.norm(tf.sub(x0hat, x), 'euclidean', 1)];
   });
   const noisedError = (await noised.data()) as Float32Array;

@@ -73,6 +73,18 @@ describe('trainDenoiser / denoise', () => {
       const trainMean = tf.broadcastTo(tf.mean(train, 0, true), test.shape) as tf.Tensor2D;
       return [rowNorm(xt).dataSync()[0], rowNorm(x0hat).dataSync()[0], rowNorm(trainMean).dataSync()[0]];
     });
+    // One timestep for every row (the purifier's form) is the same function as per-row timesteps.
+    const [perRow, shared] = tf.tidy(() => {
+      const xt = noiseFeatures(test, 41, schedule, tf.randomNormal(test.shape, 0, 1, 'float32', 98) as tf.Tensor2D);
+      return [denoise(model, xt, tf.fill([256], 41) as tf.Tensor1D, schedule, cfg.embedding, prior), denoise(model, xt, 41, schedule, cfg.embedding, prior)];
+    });
+    const sharedValues = shared.dataSync();
+    const perRowValues = perRow.dataSync();
+    let gap = 0;
+    for (let i = 0; i < perRowValues.length; i++) gap = Math.max(gap, Math.abs(perRowValues[i] - sharedValues[i]));
+    expect(gap).toBeLessThan(1e-5);
+    tf.dispose([perRow, shared]);
+    expect(() => denoise(model, test, 100, schedule, cfg.embedding, prior)).toThrow(/outside/);
     // ‖x_t − x_0‖ ≈ √(8 · (1 − ᾱ_41)) ≈ 1.14; a denoiser that found the clusters is far closer.
     expect(noiseError).toBeGreaterThan(1);
     // Measured on WASM: 1.115 → 0.336, against 0.770 for the training mean.

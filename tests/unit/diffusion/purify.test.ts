@@ -148,7 +148,8 @@ describe('purify and the defended model', () => {
       });
       return [reverseDiffusion(xt, 41, denoiser, schedule, 8, prior, 1), d(xt, 41), reverseDiffusion(xt, 41, denoiser, schedule, 8, prior, 3), x0];
     });
-    expect(Array.from(oneStep.dataSync())).toEqual(Array.from(direct.dataSync()));
+    const dir = direct.dataSync();
+    oneStep.dataSync().forEach((v, i) => expect(v).toBeCloseTo(dir[i], 6));
     const m = manual.dataSync();
     threeSteps.dataSync().forEach((v, i) => expect(v).toBeCloseTo(m[i], 5));
     expect(Array.from(threeSteps.dataSync())).not.toEqual(Array.from(oneStep.dataSync()));
