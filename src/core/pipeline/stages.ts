@@ -9,7 +9,7 @@ import { factorize } from '../nmf/factorize';
 import { imageFeatures, normalizeRows } from '../nmf/project';
 import { rankComponents, selectComponents } from '../select/ranking';
 import { buildFeatureCnn } from '../models/featureCnn';
-import { buildImageCnn, embeddingModel, randomShifts } from '../models/imageCnn';
+import { buildImageCnn, embeddingModel, pooledTrainingView, randomShifts } from '../models/imageCnn';
 import { buildHybridClassifier, hybridFeatures } from '../models/hybrid';
 import { predictLogits, trainClassifier, type TrainHistory } from '../models/train';
 import { linearSchedule, type NoiseSchedule } from '../diffusion/schedule';
@@ -109,12 +109,22 @@ export async function selectStage(
 
 export async function imageCnnStage(data: Dataset, cfg: ImageCnnConfig, seed: number, ctx: StageContext): Promise<{ model: tf.LayersModel; history: TrainHistory }> {
   const model = buildImageCnn(data.size, data.classNames.length, cfg, seed);
-  const xTrain = imageMatrix(data.train, data.size);
+  const pooled = pooledTrainingView(model);
+  const shift = cfg.shift ?? 0;
+  // Shifts move whole pixels of the full image, so they need the model that pools by itself.
+  const view = pooled && shift === 0 ? pooled : null;
+  const inputs = (set: ImageSet) => {
+    const pixels = imageMatrix(set, data.size);
+    if (!view) return pixels;
+    const small = view.pool(pixels);
+    pixels.dispose();
+    return small;
+  };
+  const xTrain = inputs(data.train);
   // An empty validation split is fine: trainClassifier then stops early on the training loss.
-  const xVal = imageMatrix(data.val, data.size);
+  const xVal = inputs(data.val);
   try {
-    const shift = cfg.shift ?? 0;
-    const history = await trainClassifier(model, { xTrain, yTrain: data.train.labels, xVal, yVal: data.val.labels }, cfg, seed, {
+    const history = await trainClassifier(view ? view.model : model, { xTrain, yTrain: data.train.labels, xVal, yVal: data.val.labels }, cfg, seed, {
       signal: ctx.signal, onEpoch: (e) => ctx.progress(e + 1, cfg.epochs),
       augment: shift > 0 ? (xb, rng) => randomShifts(xb, data.size, shift, rng) : undefined,
     });
@@ -125,6 +135,7 @@ export async function imageCnnStage(data: Dataset, cfg: ImageCnnConfig, seed: nu
   } finally {
     xTrain.dispose();
     xVal.dispose();
+    pooled?.model.dispose();
   }
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, type ImageCnnConfig } from '../../../src/core/config';
-import { buildImageCnn, embeddingModel, randomShifts } from '../../../src/core/models/imageCnn';
+import { buildImageCnn, embeddingModel, pooledTrainingView, randomShifts } from '../../../src/core/models/imageCnn';
 import { predictLogits, trainClassifier } from '../../../src/core/models/train';
 import { createRandom } from '../../../src/core/random';
 import { gradientErrors } from './gradientCheck';
@@ -67,6 +67,38 @@ describe('buildImageCnn', () => {
     const logits = tf.tidy(() => (model.predict(tf.zeros([2, 128 * 128])) as tf.Tensor).shape);
     expect(logits).toEqual([2, 2]);
     model.dispose();
+  });
+
+  it('trains through its pooled view: same logits, shared weights, nothing left behind', async () => {
+    const before = tf.memory().numTensors;
+    const model = buildImageCnn(64, 2, cfg, 6);
+    const unpooled = buildImageCnn(16, 2, cfg, 6);
+    expect(pooledTrainingView(unpooled)).toBeNull();
+    unpooled.dispose();
+    const view = pooledTrainingView(model)!;
+    expect(view.model.inputs[0].shape).toEqual([null, 32 * 32]);
+    // 64×64 images: a bright 8×8 square on the left (class 0) or right (class 1).
+    const rng = createRandom(9, 'pooled');
+    const n = 64;
+    const pixels = new Float32Array(n * 64 * 64).map(() => 0.2 * rng.next());
+    const y = new Int32Array(n).map((_, i) => i % 2);
+    for (let i = 0; i < n; i++) for (let r = 20; r < 28; r++) for (let c = 0; c < 8; c++) pixels[i * 4096 + r * 64 + c + (y[i] ? 44 : 12)] = 0.9;
+    const x = tf.tensor2d(pixels, [n, 4096]);
+    const small = view.pool(x);
+    const logitsOf = () => tf.tidy(() => [predictLogits(model, x).dataSync(), predictLogits(view.model, small).dataSync()]);
+    const [fullBefore, pooledBefore] = logitsOf();
+    expect(Array.from(pooledBefore)).toEqual(Array.from(fullBefore));
+    await trainClassifier(view.model, { xTrain: small, yTrain: y, xVal: small, yVal: y }, { ...cfg, epochs: 3 }, 4);
+    const [fullAfter, pooledAfter] = logitsOf();
+    // Training the view moved the full model's weights: it is the same network.
+    expect(Array.from(fullAfter)).not.toEqual(Array.from(fullBefore));
+    expect(Array.from(pooledAfter)).toEqual(Array.from(fullAfter));
+    view.model.dispose();
+    const still = tf.tidy(() => predictLogits(model, x).dataSync());
+    expect(Array.from(still)).toEqual(Array.from(fullAfter));
+    model.dispose();
+    tf.dispose([x, small]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('saves and reloads through tf.io with identical logits', async () => {
