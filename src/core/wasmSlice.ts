@@ -3,7 +3,8 @@
  * input out of the WASM heap before taking the few rows it needs: a 32-row batch of the 220 test
  * images at 128² cost 55 ms, so `model.predict` on them (seven batches) took 0.4 s, and every
  * slice of the 100 MB training matrix copied all of it. This re-registers Slice to read the input
- * through a view on the heap instead. Same values; strings keep the original kernel.
+ * through a view on the heap instead, for numeric tensors of rank ≤ 2 (the lab's matrices); strings
+ * and higher ranks keep the original kernel. Same values.
  */
 import * as tf from '@tensorflow/tfjs';
 

@@ -78,8 +78,9 @@ export async function featurePrior(x0: tf.Tensor2D): Promise<FeaturePrior> {
  * one timestep t for every row. Differentiable w.r.t. xt.
  *
  * With one timestep (purification: every row and draw shares τ) the coefficients are numbers and
- * the embedding one row, broadcast (WASM's Tile kernel is slower than a broadcast multiply): x̂_0 = c_skip·x_t + (1 − c_skip√ᾱ)·μ + c_out·F. That drops the
- * per-row sin/cos and gathers, which cost more than the MLP itself at the denoiser's width.
+ * the embedding is one row, broadcast by a multiply (WASM's Tile kernel is slower):
+ *   x̂_0 = c_skip·x_t + (1 − c_skip√ᾱ)·μ + c_out·F.
+ * That drops the per-row sin/cos and gathers, which cost more than the MLP itself at this width.
  */
 export function denoise(
   model: tf.LayersModel, xt: tf.Tensor2D, t: tf.Tensor1D | number, schedule: NoiseSchedule, embeddingDim: number, prior: FeaturePrior,

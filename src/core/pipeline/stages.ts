@@ -109,10 +109,9 @@ export async function selectStage(
 
 export async function imageCnnStage(data: Dataset, cfg: ImageCnnConfig, seed: number, ctx: StageContext): Promise<{ model: tf.LayersModel; history: TrainHistory }> {
   const model = buildImageCnn(data.size, data.classNames.length, cfg, seed);
-  const pooled = pooledTrainingView(model);
   const shift = cfg.shift ?? 0;
   // Shifts move whole pixels of the full image, so they need the model that pools by itself.
-  const view = pooled && shift === 0 ? pooled : null;
+  const view = shift === 0 ? pooledTrainingView(model) : null;
   const inputs = (set: ImageSet) => {
     const pixels = imageMatrix(set, data.size);
     if (!view) return pixels;
@@ -135,7 +134,7 @@ export async function imageCnnStage(data: Dataset, cfg: ImageCnnConfig, seed: nu
   } finally {
     xTrain.dispose();
     xVal.dispose();
-    pooled?.model.dispose();
+    view?.model.dispose();
   }
 }
 
