@@ -10,6 +10,7 @@ import type { BackendName } from './config';
 import { patchWasmMatMul } from './wasmMatMul';
 import { patchWasmSlice } from './wasmSlice';
 import { registerWasmConvFilterGrad } from './wasmConvFilter';
+import { registerWasmRowDotLog } from './wasmRowDotLog';
 
 export interface BackendInfo {
   name: BackendName;
@@ -66,6 +67,7 @@ async function trySet(name: BackendName, opts: BackendOptions): Promise<boolean>
       patchWasmMatMul();
       patchWasmSlice();
       registerWasmConvFilterGrad();
+      registerWasmRowDotLog();
     }
     // A failed init can silently leave another backend in place.
     return ok && tf.getBackend() === name;

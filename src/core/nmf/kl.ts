@@ -10,6 +10,7 @@
  * small factor because matMul's transpose flags are ~10× slower on the WASM backend.
  */
 import * as tf from '@tensorflow/tfjs';
+import { rowDotLog } from './rowDotLog';
 
 /** Added to WH before dividing so that an entry of WH that reached zero gives no 0/0; far below any pixel value. */
 export const KL_EPSILON = 1e-10;
@@ -50,10 +51,9 @@ export function klDivergenceFromRatio(V: tf.Tensor2D, R: tf.Tensor2D, W: tf.Tens
   return tf.tidy(() => {
     const [m, n] = V.shape;
     const r = W.shape[1];
-    // Row-wise dot products Σ_j V_ij log R_ij as one batched matMul (m batches of 1 × n · n × 1).
-    const vLogR = tf.matMul(tf.reshape(V, [m, 1, n]), tf.reshape(tf.log(R), [m, n, 1]));
+    const vLogR = rowDotLog(V, R);
     const reconstructionMass = tf.matMul(W, tf.reshape(tf.sum(H, 1), [r, 1]));
-    const perRow = tf.add(tf.sub(tf.reshape(vLogR, [m]), rowSumsV), tf.add(tf.reshape(reconstructionMass, [m]), n * KL_EPSILON));
+    const perRow = tf.add(tf.sub(vLogR, rowSumsV), tf.add(tf.reshape(reconstructionMass, [m]), n * KL_EPSILON));
     return tf.sum(perRow);
   });
 }

@@ -1,0 +1,4 @@
+/** The WAT source of every kernel, by the name its generated `<name>.wasm.ts` carries. */
+import { rowDotLogWat } from './rowDotLog.source';
+
+export const WASM_KERNELS: Record<string, string> = { rowDotLog: rowDotLogWat };
