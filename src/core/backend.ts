@@ -11,6 +11,7 @@ import { patchWasmMatMul } from './wasmMatMul';
 import { patchWasmSlice } from './wasmSlice';
 import { registerWasmConvFilterGrad } from './wasmConvFilter';
 import { patchWasmConvInputGrad } from './wasmConvInput';
+import { patchWasmMaxPoolGrad } from './wasmMaxPoolGrad';
 import { registerWasmRowDotLog } from './wasmRowDotLog';
 
 export interface BackendInfo {
@@ -69,6 +70,7 @@ async function trySet(name: BackendName, opts: BackendOptions): Promise<boolean>
       patchWasmSlice();
       registerWasmConvFilterGrad();
       patchWasmConvInputGrad();
+      patchWasmMaxPoolGrad();
       registerWasmRowDotLog();
     }
     // A failed init can silently leave another backend in place.

@@ -4,7 +4,7 @@ import { ROW_DOT_LOG, rowDotLog } from '../../src/core/nmf/rowDotLog';
 import { assembleWat } from '../../src/core/wasmKernels/assemble';
 import { WASM_KERNELS } from '../../src/core/wasmKernels/sources';
 import { rowDotLogBase64 } from '../../src/core/wasmKernels/rowDotLog.wasm';
-import { decodeBase64 } from '../../src/core/wasmRowDotLog';
+import { decodeBase64 } from '../../src/core/wasmKernels/instantiate';
 import { createRandom } from '../../src/core/random';
 
 /** Σ_j a[i, j] · log b[i, j] in float64, term by term. */

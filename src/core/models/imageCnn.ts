@@ -6,9 +6,9 @@
  * The convolutions are tf.layers.conv2d: on tfjs-backend-wasm, which lacks the filter gradient,
  * the backend set-up registers one (wasmConvFilter.ts); measured there, a training step of this
  * CNN on 64 MRI images takes 48 ms, against 233 ms for the earlier im2col + Dense form, whose
- * slices and concatenations dominated. Each max pool must follow a ReLU: WASM's MaxPoolGrad (tfjs 4.22) routes the gradient wrongly
- * when a pooling window holds only negative values (measured against the CPU backend and a
- * hand-written argmax routing); on the non-negative ReLU outputs it is exact.
+ * slices and concatenations dominated. WASM's own MaxPoolGrad (tfjs 4.22) routes the gradient
+ * wrongly when a pooling window holds only negative values; the backend set-up replaces it
+ * (wasmMaxPoolGrad.ts), so a max pool need not follow a ReLU, though here each does.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageCnnConfig } from '../config';
