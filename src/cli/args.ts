@@ -10,6 +10,8 @@ export interface RunArgs {
   out: string;
   dump: boolean;
   quiet: boolean;
+  /** Run every stage on the main thread (no image CNN beside NMF, no denoiser beside the classifier). */
+  singleThread: boolean;
 }
 
 export const RUN_USAGE = `usage: npm run lab -- run [options]
@@ -31,7 +33,9 @@ export const RUN_USAGE = `usage: npm run lab -- run [options]
   --nmf-iter N      NMF iterations (200)      --no-image-cnn  skip the image CNN reference row
   --reverse-steps N denoiser steps from t back to 0 (10; 1 = the papers' one-shot)
   --config FILE     settings from a JSON LabConfig or a report.json (flags override it)
-  --quiet           no progress bars`;
+  --quiet           no progress bars
+  --single-thread   every stage on one thread (default: the image CNN trains beside NMF and the
+                    denoiser beside the classifier on a second thread; same numbers either way)`;
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -71,7 +75,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       eot: { type: 'string' }, eps: { type: 'string' }, attacks: { type: 'string' }, threat: { type: 'string' },
       seed: { type: 'string' }, backend: { type: 'string' }, out: { type: 'string' }, dump: { type: 'boolean' },
       difficulty: { type: 'string' }, count: { type: 'string' }, 'image-size': { type: 'string' },
-      'nmf-iter': { type: 'string' }, 'no-image-cnn': { type: 'boolean' }, quiet: { type: 'boolean' },
+      'nmf-iter': { type: 'string' }, 'no-image-cnn': { type: 'boolean' }, quiet: { type: 'boolean' }, 'single-thread': { type: 'boolean' },
       'reverse-steps': { type: 'string' }, version: { type: 'string' }, 'attack-eot': { type: 'string' },
       'attack-limit': { type: 'string' }, 'attack-iter': { type: 'string' }, queries: { type: 'string' },
       'no-attack': { type: 'boolean' }, 'no-adaptive': { type: 'boolean' }, 'pgd-steps': { type: 'string' }, 'pgd-eot': { type: 'string' },
@@ -113,5 +117,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
   };
   const config = validateConfig(mergeConfig(base, patch));
   const name = dataset === 'mri-demo' || dataset === 'digits' ? dataset : 'folder';
-  return { config, out: values.out ?? `runs/${name}-seed${config.seed}`, dump: values.dump ?? false, quiet: values.quiet ?? false };
+  return { config, out: values.out ?? `runs/${name}-seed${config.seed}`, dump: values.dump ?? false, quiet: values.quiet ?? false,
+    singleThread: values['single-thread'] ?? false };
 }

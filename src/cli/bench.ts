@@ -19,6 +19,7 @@ import { buildReport } from '../core/pipeline/report';
 import { nodeWasmPaths } from './wasmPaths';
 import { loadDataset } from './datasets';
 import { metricTable, progressPrinter, timingTable } from './output';
+import { cliBesideRunner } from './beside';
 import type { BenchResult } from '../../workers/labApi';
 import { sklearnNmfSecondsPerIteration } from './sklearnBench';
 
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
     options: {
       json: { type: 'boolean' }, quick: { type: 'boolean' }, backend: { type: 'string' },
       'no-browser': { type: 'boolean' }, 'browser-only': { type: 'boolean' }, 'browser-backend': { type: 'string' }, 'browser-scale': { type: 'string' },
+      'single-thread': { type: 'boolean' },
     },
   });
   const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -126,8 +128,11 @@ async function main(): Promise<void> {
 
   const config = benchConfig(scale);
   log(`paper-scale run: mri-demo, ${config.data.count} images, rank ${config.nmf.rank}, t=${config.diffusion.timestep}, K=${config.diffusion.eot}…`);
-  const pipeline = new Pipeline(loadDataset, backend);
+  // The lab's Node default: the image CNN and the denoiser on a second thread (--single-thread: not).
+  const beside = cliBesideRunner(backend.name, values['single-thread'] ?? false);
+  const pipeline = new Pipeline(loadDataset, backend, { beside });
   const run = await benchRun(pipeline, config, progressPrinter(process.stderr, false));
+  beside?.dispose();
   const report = buildReport(run.first);
   const throughput = await attackThroughput(run.first.classifier.model, run.first.classifier.inputs.test, run.first.dataset.test.labels, quick);
   pipeline.dispose();
@@ -140,7 +145,7 @@ async function main(): Promise<void> {
       (sklearn !== null ? `; scikit-learn: ${sklearn.toFixed(3)} s/iteration (×${(sklearn / nmfSeconds).toFixed(2)})` : '; scikit-learn: not available'),
     `NMF in the run: ${report.nmf.iterations} iterations on ${pixels} × ${run.first.dataset.train.count}`,
     '',
-    timingTable(report.timings),
+    timingTable(report.timings, [], report.beside),
     `end to end: ${run.endToEndSeconds.toFixed(2)} s`,
     `timestep change re-score: ${run.timestepRescoreSeconds.toFixed(3)} s (reused: ${run.rescoreReused.join(', ')})`,
     `attack throughput on the feature classifier (${throughput.points} points): APGD-CE ${throughput.apgd.toFixed(0)} point-iterations/s, Square ${throughput.square.toFixed(0)} point-queries/s`,
@@ -153,7 +158,7 @@ async function main(): Promise<void> {
   if (values.json) {
     console.log(JSON.stringify({
       backend: backend.name, nmfSecondsPerIteration: nmfSeconds, nmfShape: [pixels, images], sklearnNmfSecondsPerIteration: sklearn,
-      endToEndSeconds: run.endToEndSeconds, timestepRescoreSeconds: run.timestepRescoreSeconds, peakRssMB, stages: report.timings, quick,
+      endToEndSeconds: run.endToEndSeconds, timestepRescoreSeconds: run.timestepRescoreSeconds, peakRssMB, stages: report.timings, besideStages: report.beside, quick,
       apgdPointIterationsPerSecond: throughput.apgd, squarePointQueriesPerSecond: throughput.square,
       tensorsAfterRun: run.tensorsAfterRun, tensorsAfterRescore: run.tensorsAfterRescore,
       browser: browser ? browserJson(browser) : null,

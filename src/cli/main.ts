@@ -12,6 +12,7 @@ import { RUN_USAGE, parseRunArgs } from './args';
 import { attackSummary, metricTable, progressPrinter, timingTable } from './output';
 import { dumpArrays, saveModels } from './dump';
 import { attackCommand } from './attack';
+import { cliBesideRunner } from './beside';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
@@ -34,8 +35,14 @@ async function runCommand(argv: string[]): Promise<void> {
     process.stderr.write('\ncancelling…\n');
     controller.abort();
   });
-  const pipeline = new Pipeline(loadDataset, backend);
-  const result = await pipeline.run(config, { signal: controller.signal, onProgress: progressPrinter(process.stderr, args.quiet) });
+  const beside = cliBesideRunner(backend.name, args.singleThread);
+  const pipeline = new Pipeline(loadDataset, backend, { beside });
+  let result;
+  try {
+    result = await pipeline.run(config, { signal: controller.signal, onProgress: progressPrinter(process.stderr, args.quiet) });
+  } finally {
+    beside?.dispose();
+  }
   if (!args.quiet) process.stderr.write('\n');
   const report = buildReport(result);
   const out = resolve(args.out);
@@ -53,7 +60,7 @@ async function runCommand(argv: string[]): Promise<void> {
   console.log(metricTable(report));
   const attacks = attackSummary(report);
   if (attacks) console.log(`\n${attacks}`);
-  console.log(`\n${timingTable(report.timings)}`);
+  console.log(`\n${timingTable(report.timings, [], report.beside)}`);
   console.log(`\nreport: ${join(out, 'report.json')}${args.dump ? `\narrays: ${join(out, 'arrays')}` : ''}`);
   pipeline.dispose();
 }

@@ -41,37 +41,60 @@ export function attackSummary(report: LabReport): string {
   return out.join('\n');
 }
 
-export function timingTable(timings: Record<string, number | undefined>, reused: string[] = []): string {
+/**
+ * Seconds per stage and the total of the main line. A stage that ran on the second thread shows its
+ * own seconds, marked, and is left out of the total: it overlapped the stages beside it.
+ */
+export function timingTable(timings: Record<string, number | undefined>, reused: string[] = [], beside: string[] = []): string {
   const entries = Object.entries(timings);
-  const total = entries.reduce((s, [, v]) => s + (v ?? 0), 0);
+  const total = entries.reduce((s, [k, v]) => s + (beside.includes(k) ? 0 : (v ?? 0)), 0);
   const w = Math.max(10, ...entries.map(([k]) => k.length));
-  const lines = entries.map(([k, v]) => `${k.padEnd(w)} ${(v ?? 0).toFixed(2).padStart(8)} s${reused.includes(k) ? '  (reused)' : ''}`);
+  const mark = (k: string) => (reused.includes(k) ? '  (reused)' : beside.includes(k) ? '  (second thread, overlapped)' : '');
+  const lines = entries.map(([k, v]) => `${k.padEnd(w)} ${(v ?? 0).toFixed(2).padStart(8)} s${mark(k)}`);
   return [`${'Stage'.padEnd(w)} ${'Seconds'.padStart(10)}`, ...lines, `${'total'.padEnd(w)} ${total.toFixed(2).padStart(8)} s`].join('\n');
 }
 
-/** One live bar per stage on a terminal; one line per stage end (and per 25%) otherwise. */
+/**
+ * One live bar per stage on a terminal; one line per stage end (and per 25%) otherwise. A stage on
+ * the second thread (event.beside) rides along on the main stage's line instead of taking it over.
+ */
 export function progressPrinter(stream: NodeJS.WriteStream, quiet: boolean): (e: ProgressEvent) => void {
   let lastStage = '';
-  let lastQuarter = -1;
+  let lastMain: ProgressEvent | null = null;
+  let side = '';
+  const lastQuarter = new Map<string, number>();
+  const describe = (e: ProgressEvent) => {
+    const eta = e.etaSeconds === null ? '' : ` eta ${e.etaSeconds.toFixed(0)}s`;
+    return `${e.done}/${e.total}${eta}${e.note ? ` ${e.note}` : ''}`;
+  };
+  const fraction = (e: ProgressEvent) => (e.total > 0 ? Math.min(1, e.done / e.total) : 1);
+  const drawBar = (e: ProgressEvent) => {
+    const width = 24;
+    const filled = Math.round(fraction(e) * width);
+    stream.write(`\r${e.stage.padEnd(9)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${describe(e)}${side}\x1b[K`);
+  };
   return (e) => {
     if (quiet) return;
-    const frac = e.total > 0 ? Math.min(1, e.done / e.total) : 1;
-    const eta = e.etaSeconds === null ? '' : ` eta ${e.etaSeconds.toFixed(0)}s`;
-    const note = e.note ? ` ${e.note}` : '';
     if (stream.isTTY) {
-      const width = 24;
-      const filled = Math.round(frac * width);
+      if (e.beside) {
+        side = fraction(e) >= 1 ? '' : `  · ${e.stage} ${e.done}/${e.total} (second thread)`;
+        if (lastMain) drawBar(lastMain);
+        return;
+      }
       if (e.stage !== lastStage && lastStage) stream.write('\n');
-      stream.write(`\r${e.stage.padEnd(9)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${e.done}/${e.total}${eta}${note}\x1b[K`);
+      drawBar(e);
       lastStage = e.stage;
+      lastMain = e;
       return;
     }
-    const quarter = Math.floor(frac * 4);
-    if (e.stage !== lastStage) lastQuarter = -1;
-    if (quarter !== lastQuarter) {
-      stream.write(`${e.stage}: ${e.done}/${e.total}${eta}${note}\n`);
-      lastQuarter = quarter;
+    // A stage entered anew (a later run in the same process) reports from its start again.
+    if (!e.beside && e.stage !== lastStage) lastQuarter.delete(e.stage);
+    if (!e.beside) lastStage = e.stage;
+    const quarter = Math.floor(fraction(e) * 4);
+    const key = e.beside ? `${e.stage} (second thread)` : e.stage;
+    if (quarter !== (lastQuarter.get(key) ?? -1)) {
+      stream.write(`${key}: ${describe(e)}\n`);
+      lastQuarter.set(key, quarter);
     }
-    lastStage = e.stage;
   };
 }

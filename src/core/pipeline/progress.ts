@@ -10,6 +10,8 @@ export interface ProgressEvent {
   /** Seconds left at the stage's average pace so far; null until one step is done. */
   etaSeconds: number | null;
   note?: string;
+  /** Set for a stage running on the second thread while the main line reports its own stage. */
+  beside?: boolean;
 }
 
 export type ProgressListener = (event: ProgressEvent) => void;

@@ -55,6 +55,8 @@ export interface LabReport {
   scenarios: Record<string, ScenarioReport>;
   timings: Partial<Record<StageName, number>>;
   reused: StageName[];
+  /** Stages that ran on a second thread beside the main line; their timings overlap it. */
+  beside: StageName[];
 }
 
 function countsPerClass(labels: Int32Array, classNames: string[]): Record<string, number> {
@@ -123,6 +125,7 @@ export function buildReport(r: PipelineResult): LabReport {
     scenarios,
     timings: r.timings,
     reused: r.reused,
+    beside: r.beside,
   };
 }
 

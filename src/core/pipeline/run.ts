@@ -19,6 +19,7 @@ import {
 } from './stages';
 import { evaluateClean, type CleanEvaluation } from './evaluate';
 import { attackedPoints, robustBaseline, robustDefended, type RobustScenario } from './robust';
+import type { BesideJob, BesideResult, BesideRunner } from './beside';
 
 export type DataLoader = (data: DataConfig, seed: number, progress: ProgressFn, signal?: AbortSignal) => Promise<Dataset>;
 
@@ -44,6 +45,9 @@ export interface PipelineOptions {
    * tensors before computing them; without this, a stage's time is billed to the next stage that
    * reads a value back (on WebGPU the projection showed up as selection). */
   settle?: () => Promise<void>;
+  /** A second thread for the stages that can run beside the main line (beside.ts): the image CNN
+   * while NMF runs, the denoiser while the classifier trains. Without it every stage runs here. */
+  beside?: BesideRunner;
 }
 
 /**
@@ -70,6 +74,9 @@ export interface PipelineResult {
   reused: StageName[];
   /** Of those, the stages read back from the stage store. */
   restored: StageName[];
+  /** Stages computed on the second thread, beside the main line: their `timings` are their own
+   * thread's seconds, which overlap the main line's. */
+  beside: StageName[];
 }
 
 function disposeSplits(s: Splits<tf.Tensor2D>): void {
@@ -145,11 +152,23 @@ export class Pipeline {
   }
 
   private async runExclusive(config: LabConfig, opts: RunOptions): Promise<PipelineResult> {
+    // Beside jobs this run stops waiting for (it failed or was cancelled) are ended with it. The
+    // run's own signal may be poll-only (the worker API's), so the main line's exit decides.
+    const besideJobs = new AbortController();
+    try {
+      return await this.runStages(config, opts, besideJobs.signal);
+    } finally {
+      besideJobs.abort();
+    }
+  }
+
+  private async runStages(config: LabConfig, opts: RunOptions, besideSignal: AbortSignal): Promise<PipelineResult> {
     validateConfig(config);
     const { signal, onProgress, onStageDone } = opts;
     const timings: Partial<Record<StageName, number>> = {};
     const reused: StageName[] = [];
     const restored: StageName[] = [];
+    const besideStages: StageName[] = [];
     const seedFor = (stage: string) => deriveSeed(config.seed, stage) & 0x7fffffff;
 
     const stage = async <T, C = void>(
@@ -186,12 +205,49 @@ export class Pipeline {
     };
     const kept = <T>(codec: StageCodec<T>) => ({ codec, ctx: undefined });
 
+    const besideSeconds = new Map<StageName, number>();
+    /**
+     * Starts `name` on the second thread unless there is none or the stage will be reused. The job's
+     * promise comes wrapped: an async function returning it bare would wait for the job.
+     */
+    const startBeside = async (name: StageName, key: string, job: () => BesideJob): Promise<{ pending: Promise<BesideResult> } | null> => {
+      const { beside, store } = this.options;
+      if (!beside || this.cache.get(name, key) !== undefined) return null;
+      if (store && (await store.get(name, this.storeKey(key)).catch(() => undefined)) !== undefined) return null;
+      const pending = beside.run(job(), stageProgress(name, onProgress && ((e) => onProgress({ ...e, beside: true }))), besideSignal);
+      // Awaited at its stage; a run that ends before then must not leave the rejection unhandled.
+      pending.catch(() => undefined);
+      return { pending };
+    };
+    /** The stage's value from its beside job; its own thread's time becomes the stage's timing. */
+    const besideValue = async <T>(name: StageName, job: { pending: Promise<BesideResult> }, codec: StageCodec<T>): Promise<T> => {
+      const { stored, seconds } = await job.pending;
+      const value = await codec.restore(stored);
+      besideStages.push(name);
+      besideSeconds.set(name, seconds);
+      return value;
+    };
+    const ownTiming = (name: StageName) => {
+      const seconds = besideSeconds.get(name);
+      if (seconds !== undefined) timings[name] = seconds;
+    };
+
     const loadKey = this.loadKey(config);
     const dataset = await stage('load', loadKey, (p) => this.loadData(config.data, seedFor('load'), p, signal));
     // Ranges that depend on the data (the rank against the training images) are known only now.
     checkConfigForDataset(config, dataset);
     const numClasses = dataset.classNames.length;
     const ctx = (progress: ProgressFn) => ({ signal, progress });
+
+    const kind = config.classifier.features === 'auto' ? (numClasses > 2 ? 'hybrid' : 'nmf') : config.classifier.features;
+    const wantImageCnn = config.imageCnn.enabled || kind === 'hybrid';
+    const imageCnnKey = hashKey({ loadKey, imageCnn: config.imageCnn });
+    const imageCnnBeside = wantImageCnn
+      ? await startBeside('imageCnn', imageCnnKey, () => ({
+        stage: 'imageCnn', size: dataset.size, classNames: dataset.classNames, train: dataset.train, val: dataset.val,
+        cfg: config.imageCnn, seed: seedFor('imageCnn'),
+      }))
+      : null;
 
     const { rank, loss, init, maxIter, tol, projectIter } = config.nmf;
     const nmfKey = hashKey({ loadKey, rank, loss, init, maxIter, tol });
@@ -207,12 +263,12 @@ export class Pipeline {
     const selection = await stage('select', selectKey, async () => selectStage(activations.train, dataset.train.labels, numClasses, config.select),
       undefined, kept(codecs.select as StageCodec<{ stats: ComponentStats[]; selected: number[] }>));
 
-    const kind = config.classifier.features === 'auto' ? (numClasses > 2 ? 'hybrid' : 'nmf') : config.classifier.features;
-    const wantImageCnn = config.imageCnn.enabled || kind === 'hybrid';
-    const imageCnnKey = hashKey({ loadKey, imageCnn: config.imageCnn });
     const imageCnn = wantImageCnn
-      ? await stage('imageCnn', imageCnnKey, (p) => imageCnnStage(dataset, config.imageCnn, seedFor('imageCnn'), ctx(p)), (v) => v.model.dispose(), kept(codecs.imageCnn))
+      ? await stage('imageCnn', imageCnnKey, (p) => (imageCnnBeside
+        ? besideValue('imageCnn', imageCnnBeside, codecs.imageCnn)
+        : imageCnnStage(dataset, config.imageCnn, seedFor('imageCnn'), ctx(p))), (v) => v.model.dispose(), kept(codecs.imageCnn))
       : null;
+    ownTiming('imageCnn');
     if (!imageCnn) this.cache.evict('imageCnn');
 
     // The classifier's inputs are a stage of their own: the classifier, the denoiser and the attacks
@@ -226,12 +282,27 @@ export class Pipeline {
 
     const { timestep, eot, reverseSteps, ...training } = config.diffusion;
     const denoiserKey = hashKey({ featuresKey, training });
-    const denoiser = await stage('denoiser', denoiserKey, (p) => denoiserStage(inputs.train, config.diffusion, seedFor('denoiser'), ctx(p)), (v) => v.model.dispose(),
-      kept(codecs.denoiser));
+    const denoiserBeside = await startBeside('denoiser', denoiserKey, () => ({
+      stage: 'denoiser', features: { shape: inputs.train.shape, values: inputs.train.dataSync() as Float32Array }, cfg: config.diffusion, seed: seedFor('denoiser'),
+    }));
+    const denoiserRun = () => stage('denoiser', denoiserKey, (p) => (denoiserBeside
+      ? besideValue('denoiser', denoiserBeside, codecs.denoiser)
+      : denoiserStage(inputs.train, config.diffusion, seedFor('denoiser'), ctx(p))), (v) => v.model.dispose(), kept(codecs.denoiser));
 
     const classifyKey = hashKey({ featuresKey, classifier: config.classifier });
-    const trained = await stage('classify', classifyKey, (p) => classifyStage(inputs, kind, dataset, config.classifier, seedFor('classify'), ctx(p)),
+    const classifyRun = () => stage('classify', classifyKey, (p) => classifyStage(inputs, kind, dataset, config.classifier, seedFor('classify'), ctx(p)),
       (v) => v.model.dispose(), { codec: codecs.classify, ctx: inputs });
+    // With the denoiser on the second thread, the classifier trains meanwhile.
+    let denoiser: DenoiserOutput;
+    let trained: ClassifierOutput;
+    if (denoiserBeside) {
+      trained = await classifyRun();
+      denoiser = await denoiserRun();
+    } else {
+      denoiser = await denoiserRun();
+      trained = await classifyRun();
+    }
+    ownTiming('denoiser');
     // A cached classifier can outlive the features tensors it was trained with (a cancelled run
     // recomputed the features stage under the same key): the key says the values are the same, so
     // bind it to this run's tensors rather than to freed ones.
@@ -249,7 +320,10 @@ export class Pipeline {
 
     let robust: PipelineResult['robust'] = null;
     if (config.attack.enabled && opts.onClean) {
-      await opts.onClean({ config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings: { ...timings }, reused: [...reused], restored: [...restored] });
+      await opts.onClean({
+        config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust,
+        timings: { ...timings }, reused: [...reused], restored: [...restored], beside: [...besideStages],
+      });
     }
     if (config.attack.enabled) {
       const a = config.attack;
@@ -285,7 +359,7 @@ export class Pipeline {
       this.cache.evict('attackDefended');
     }
 
-    return { config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings, reused, restored };
+    return { config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings, reused, restored, beside: besideStages };
   }
 
   /** Frees every cached tensor and model. */

@@ -1,0 +1,66 @@
+/**
+ * Stages that can run beside the main line of the pipeline, on a second thread of the host: the
+ * image CNN needs only the pixels, so it can train while NMF runs; the denoiser needs only the
+ * training features, so it can train while the classifier does. On a 2-core CPU each of these
+ * takes a core the single-threaded WASM backend leaves idle.
+ *
+ * A job carries plain data in and the stage's stored form (stageStore.ts codecs) out, so any
+ * thread that can run the lab's core can run it, and the pipeline restores the result exactly as
+ * it restores a stored stage: the weights are the same numbers the same backend would have
+ * computed in the main thread.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { DiffusionConfig, ImageCnnConfig } from '../config';
+import type { Dataset, ImageSet, ProgressFn } from '../types';
+import { codecs } from './stageStore';
+import { denoiserStage, imageCnnStage } from './stages';
+
+export type BesideJob =
+  | { stage: 'imageCnn'; size: number; classNames: string[]; train: ImageSet; val: ImageSet; cfg: ImageCnnConfig; seed: number }
+  | { stage: 'denoiser'; features: { shape: [number, number]; values: Float32Array }; cfg: DiffusionConfig; seed: number };
+
+export interface BesideResult {
+  /** The stage's output in its codec's stored form. */
+  stored: unknown;
+  /** Seconds the job computed for, on its own thread. */
+  seconds: number;
+}
+
+/** Where a host runs beside jobs (Node: a worker thread, src/cli/beside.ts). */
+export interface BesideRunner {
+  run(job: BesideJob, progress: ProgressFn, signal?: AbortSignal): Promise<BesideResult>;
+  dispose(): void;
+}
+
+/** Runs a job in the calling thread, on the current backend. */
+export async function runBesideJob(job: BesideJob, progress: ProgressFn, signal?: AbortSignal): Promise<BesideResult> {
+  const t0 = performance.now();
+  const ctx = { signal, progress };
+  if (job.stage === 'imageCnn') {
+    const empty: ImageSet = { pixels: new Float32Array(0), labels: new Int32Array(0), count: 0 };
+    // The stage reads the size, the class names and the two splits it trains on.
+    const data: Dataset = {
+      name: 'beside', classNames: job.classNames, size: job.size, train: job.train, val: job.val, test: empty, skipped: [], splitSource: 'stratified',
+    };
+    const value = await imageCnnStage(data, job.cfg, job.seed, ctx);
+    try {
+      return { stored: await codecs.imageCnn.save(value), seconds: (performance.now() - t0) / 1000 };
+    } finally {
+      value.model.dispose();
+    }
+  }
+  const features = tf.tensor2d(job.features.values, job.features.shape);
+  try {
+    const value = await denoiserStage(features, job.cfg, job.seed, ctx);
+    try {
+      return { stored: await codecs.denoiser.save(value), seconds: (performance.now() - t0) / 1000 };
+    } finally {
+      value.model.dispose();
+    }
+  } finally {
+    features.dispose();
+  }
+}
+
+/** Runs jobs in the calling thread: what a worker does, without the worker (tests, hosts with one core). */
+export const inThreadBesideRunner: BesideRunner = { run: runBesideJob, dispose: () => {} };
