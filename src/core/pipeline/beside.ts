@@ -2,7 +2,8 @@
  * Stages that can run beside the main line of the pipeline, on a second thread of the host: the
  * image CNN needs only the pixels, so it can train while NMF runs; the denoiser needs only the
  * training features, so it can train while the classifier does. On a 2-core CPU each of these
- * takes a core the single-threaded WASM backend leaves idle.
+ * takes a core the single-threaded WASM backend leaves idle. Likewise the attacks on the
+ * undefended classifier (feature threat model) run while the defended model is attacked.
  *
  * A job carries plain data in and the stage's stored form (stageStore.ts codecs) out, so any
  * thread that can run the lab's core can run it, and the pipeline restores the result exactly as
@@ -10,14 +11,21 @@
  * computed in the main thread.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DiffusionConfig, ImageCnnConfig } from '../config';
+import type { AttackConfig, DiffusionConfig, ImageCnnConfig } from '../config';
+import { modelFromFiles, type LayersModelFiles } from '../models/serialize';
 import type { Dataset, ImageSet, ProgressFn } from '../types';
 import { codecs } from './stageStore';
 import { denoiserStage, imageCnnStage } from './stages';
+import { robustBaseline } from './robust';
 
 export type BesideJob =
   | { stage: 'imageCnn'; size: number; classNames: string[]; train: ImageSet; val: ImageSet; cfg: ImageCnnConfig; seed: number }
-  | { stage: 'denoiser'; features: { shape: [number, number]; values: Float32Array }; cfg: DiffusionConfig; seed: number };
+  | { stage: 'denoiser'; features: { shape: [number, number]; values: Float32Array }; cfg: DiffusionConfig; seed: number }
+  | {
+    /** Feature threat model only: the attacks on the classifier alone need nothing but it and the test features. */
+    stage: 'attackBaseline'; classifier: LayersModelFiles; numClasses: number;
+    x: { shape: [number, number]; values: Float32Array }; y: Int32Array; cfg: AttackConfig; seed: number;
+  };
 
 export interface BesideResult {
   /** The stage's output in its codec's stored form. */
@@ -47,6 +55,19 @@ export async function runBesideJob(job: BesideJob, progress: ProgressFn, signal?
       return { stored: await codecs.imageCnn.save(value), seconds: (performance.now() - t0) / 1000 };
     } finally {
       value.model.dispose();
+    }
+  }
+  if (job.stage === 'attackBaseline') {
+    const classifier = await modelFromFiles(job.classifier);
+    const x = tf.tensor2d(job.x.values, job.x.shape);
+    try {
+      const scenario = await robustBaseline(
+        { threat: 'feature', classifier, numClasses: job.numClasses, x, y: job.y, seed: job.seed, signal, progress }, job.cfg,
+      );
+      return { stored: await codecs.attackBaseline.save(scenario), seconds: (performance.now() - t0) / 1000 };
+    } finally {
+      x.dispose();
+      classifier.dispose();
     }
   }
   const features = tf.tensor2d(job.features.values, job.features.shape);

@@ -12,6 +12,7 @@ import type { TrainHistory } from '../models/train';
 import { predictLogits } from '../models/train';
 import { StageCache, hashKey } from './cache';
 import { codecs, type StageCodec, type StageStore } from './stageStore';
+import { layersModelFiles } from '../models/serialize';
 import { stageProgress, throwIfAborted, type ProgressListener, type StageName } from './progress';
 import {
   SPLITS, classifierInputs, classifyStage, denoiserStage, imageCnnStage, imageMatrix, nmfStage, projectStage, selectStage,
@@ -341,15 +342,37 @@ export class Pipeline {
       const { enabled: _enabled, ...attackKeyed } = a;
       try {
         const baselineKey = hashKey({ classifyKey, projectKey, attack: attackKeyed });
-        const baseline = await stage('attackBaseline', baselineKey, (p) => robustBaseline(robustCtx('attackBaseline')(p), a),
-          undefined, kept(codecs.attackBaseline as StageCodec<RobustScenario>));
+        const baselineCodec = codecs.attackBaseline as StageCodec<RobustScenario>;
+        // The feature-space attacks on the classifier alone need only it and x: they can run beside.
+        const classifierFiles = a.threat === 'feature' && this.options.beside && this.cache.get('attackBaseline', baselineKey) === undefined
+          ? await layersModelFiles(classifier.model)
+          : null;
+        const baselineBeside = classifierFiles
+          ? await startBeside('attackBaseline', baselineKey, () => ({
+            stage: 'attackBaseline', classifier: classifierFiles, numClasses, x: { shape: x.shape, values: x.dataSync() as Float32Array },
+            y: dataset.test.labels.slice(0, points), cfg: a, seed: seedFor('attackBaseline'),
+          }))
+          : null;
+        const baselineRun = () => stage('attackBaseline', baselineKey, (p) => (baselineBeside
+          ? besideValue('attackBaseline', baselineBeside, baselineCodec)
+          : robustBaseline(robustCtx('attackBaseline')(p), a)), undefined, kept(baselineCodec));
         const defendedKey = hashKey({ baselineKey, denoiserKey, timestep, eot, reverseSteps });
         const purifier = {
           model: denoiser.model, schedule: denoiser.schedule,
           options: { timestep, embeddingDim: config.diffusion.embedding, prior: denoiser.prior, reverseSteps },
         };
-        const defended = await stage('attackDefended', defendedKey, (p) => robustDefended(robustCtx('attackDefended')(p), a, { purifier, deployedDraws: eot }),
+        const defendedRun = () => stage('attackDefended', defendedKey, (p) => robustDefended(robustCtx('attackDefended')(p), a, { purifier, deployedDraws: eot }),
           undefined, kept(codecs.attackDefended as StageCodec<RobustScenario>));
+        let baseline: RobustScenario;
+        let defended: RobustScenario;
+        if (baselineBeside) {
+          defended = await defendedRun();
+          baseline = await baselineRun();
+        } else {
+          baseline = await baselineRun();
+          defended = await defendedRun();
+        }
+        ownTiming('attackBaseline');
         robust = { baseline, defended };
       } finally {
         x.dispose();

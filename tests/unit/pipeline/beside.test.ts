@@ -9,7 +9,7 @@ import { loadDataset } from '../../../src/cli/datasets';
 import { WorkerBesideRunner } from '../../../src/cli/beside';
 
 const backend = { name: 'wasm' as const, reason: 'test' };
-const config = () => smallMri({ imageCnn: { enabled: true, epochs: 2, patience: 2 }, attack: { enabled: false } });
+const config = (attack = false) => smallMri({ imageCnn: { enabled: true, epochs: 2, patience: 2 }, attack: { enabled: attack, adaptive: { enabled: false } } });
 
 /** The report without wall-clock figures and without the list of stages run beside. */
 function numbers(r: LabReport): unknown {
@@ -18,10 +18,10 @@ function numbers(r: LabReport): unknown {
 }
 
 describe('stages beside the main line', () => {
-  it('a worker thread trains the image CNN and the denoiser to the same numbers as the main thread', async () => {
+  it('a worker thread trains the image CNN and the denoiser and attacks the baseline to the same numbers as the main thread', async () => {
     const tensorsBefore = tf.memory().numTensors;
     const alone = new Pipeline(loadDataset, backend);
-    const single = buildReport(await alone.run(config()));
+    const single = buildReport(await alone.run(config(true)));
     alone.dispose();
     expect(single.beside).toEqual([]);
 
@@ -29,16 +29,17 @@ describe('stages beside the main line', () => {
     const pipeline = new Pipeline(loadDataset, backend, { beside: runner });
     const events: ProgressEvent[] = [];
     try {
-      const report = buildReport(await pipeline.run(config(), { onProgress: (e) => events.push(e) }));
-      expect(report.beside).toEqual(['imageCnn', 'denoiser']);
+      const report = buildReport(await pipeline.run(config(true), { onProgress: (e) => events.push(e) }));
+      expect(report.beside).toEqual(['imageCnn', 'denoiser', 'attackBaseline']);
+      expect(report.scenarios.robustBaseline.attack).toBeDefined();
       expect(numbers(report)).toEqual(numbers(single));
       expect(report.timings.imageCnn).toBeGreaterThan(0);
       // The second thread's progress arrives marked, and only for its stages.
-      expect(new Set(events.filter((e) => e.beside).map((e) => e.stage))).toEqual(new Set(['imageCnn', 'denoiser']));
+      expect(new Set(events.filter((e) => e.beside).map((e) => e.stage))).toEqual(new Set(['imageCnn', 'denoiser', 'attackBaseline']));
       // A timestep change reuses both: nothing is sent to the second thread.
-      const again = buildReport(await pipeline.run({ ...config(), diffusion: { ...config().diffusion, timestep: 30 } }));
+      const again = buildReport(await pipeline.run({ ...config(true), diffusion: { ...config().diffusion, timestep: 30 } }));
       expect(again.beside).toEqual([]);
-      expect(again.reused).toEqual(expect.arrayContaining(['imageCnn', 'denoiser']));
+      expect(again.reused).toEqual(expect.arrayContaining(['imageCnn', 'denoiser', 'attackBaseline']));
     } finally {
       pipeline.dispose();
       runner.dispose();
