@@ -11,21 +11,31 @@
  * computed in the main thread.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { AttackConfig, DiffusionConfig, ImageCnnConfig } from '../config';
+import type { AttackConfig, DiffusionConfig, ImageCnnConfig, NmfConfig } from '../config';
 import { modelFromFiles, type LayersModelFiles } from '../models/serialize';
 import type { Dataset, ImageSet, ProgressFn } from '../types';
 import { codecs } from './stageStore';
-import { denoiserStage, imageCnnStage } from './stages';
+import { denoiserStage, imageCnnStage, projectSplit } from './stages';
 import { robustBaseline } from './robust';
 
 export type BesideJob =
   | { stage: 'imageCnn'; size: number; classNames: string[]; train: ImageSet; val: ImageSet; cfg: ImageCnnConfig; seed: number }
-  | { stage: 'denoiser'; features: { shape: [number, number]; values: Float32Array }; cfg: DiffusionConfig; seed: number }
+  | {
+    /** Part of the projection: the validation and test images, while the main line projects the training images. */
+    stage: 'project'; W: StoredMatrix; size: number; sets: { val: ImageSet; test: ImageSet }; cfg: NmfConfig;
+  }
+  | { stage: 'denoiser'; features: StoredMatrix; cfg: DiffusionConfig; seed: number }
   | {
     /** Feature threat model only: the attacks on the classifier alone need nothing but it and the test features. */
     stage: 'attackBaseline'; classifier: LayersModelFiles; numClasses: number;
-    x: { shape: [number, number]; values: Float32Array }; y: Int32Array; cfg: AttackConfig; seed: number;
+    x: StoredMatrix; y: Int32Array; cfg: AttackConfig; seed: number;
   };
+
+/** A float32 matrix as plain data. */
+export interface StoredMatrix {
+  shape: [number, number];
+  values: Float32Array;
+}
 
 export interface BesideResult {
   /** The stage's output in its codec's stored form. */
@@ -56,6 +66,21 @@ export async function runBesideJob(job: BesideJob, progress: ProgressFn, signal?
     } finally {
       value.model.dispose();
     }
+  }
+  if (job.stage === 'project') {
+    const W = tf.tensor2d(job.W.values, job.W.shape);
+    const stored: Record<string, StoredMatrix> = {};
+    try {
+      for (const split of ['val', 'test'] as const) {
+        const features = projectSplit(job.sets[split], job.size, W, job.cfg);
+        stored[split] = { shape: features.shape, values: (await features.data()) as Float32Array };
+        features.dispose();
+        progress(job.sets.val.count + (split === 'test' ? job.sets.test.count : 0), job.sets.val.count + job.sets.test.count, split);
+      }
+    } finally {
+      W.dispose();
+    }
+    return { stored, seconds: (performance.now() - t0) / 1000 };
   }
   if (job.stage === 'attackBaseline') {
     const classifier = await modelFromFiles(job.classifier);

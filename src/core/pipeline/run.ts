@@ -15,12 +15,12 @@ import { codecs, type StageCodec, type StageStore } from './stageStore';
 import { layersModelFiles } from '../models/serialize';
 import { stageProgress, throwIfAborted, type ProgressListener, type StageName } from './progress';
 import {
-  SPLITS, classifierInputs, classifyStage, denoiserStage, imageCnnStage, imageMatrix, nmfStage, projectStage, selectStage,
+  SPLITS, classifierInputs, classifyStage, denoiserStage, imageCnnStage, imageMatrix, nmfStage, projectSplit, projectStage, selectStage,
   type ClassifierOutput, type DenoiserOutput, type NmfOutput, type Splits,
 } from './stages';
 import { evaluateClean, type CleanEvaluation } from './evaluate';
 import { attackedPoints, robustBaseline, robustDefended, type RobustScenario } from './robust';
-import type { BesideJob, BesideResult, BesideRunner } from './beside';
+import type { BesideJob, BesideResult, BesideRunner, StoredMatrix as BesideMatrix } from './beside';
 
 export type DataLoader = (data: DataConfig, seed: number, progress: ProgressFn, signal?: AbortSignal) => Promise<Dataset>;
 
@@ -258,7 +258,24 @@ export class Pipeline {
     }, kept(codecs.nmf));
 
     const projectKey = hashKey({ nmfKey, projectIter });
-    const activations = await stage('project', projectKey, (p) => projectStage(dataset, nmf, config.nmf, ctx(p)), disposeSplits, kept(codecs.project));
+    // With a second thread, it projects the validation and test images while this one projects the
+    // training images (each split on its own, as projectStage does: the same numbers).
+    const projectBeside = await startBeside('project', projectKey, () => ({
+      stage: 'project', W: { shape: nmf.W.shape, values: nmf.W.dataSync() as Float32Array }, size: dataset.size,
+      sets: { val: dataset.val, test: dataset.test }, cfg: config.nmf,
+    }));
+    const activations = await stage('project', projectKey, async (p) => {
+      if (!projectBeside) return projectStage(dataset, nmf, config.nmf, ctx(p));
+      const train = projectSplit(dataset.train, dataset.size, nmf.W, config.nmf);
+      p(dataset.train.count, dataset.train.count, 'train');
+      try {
+        const parts = (await projectBeside.pending).stored as Record<'val' | 'test', BesideMatrix>;
+        return { train, val: tf.tensor2d(parts.val.values, parts.val.shape), test: tf.tensor2d(parts.test.values, parts.test.shape) };
+      } catch (err) {
+        train.dispose();
+        throw err;
+      }
+    }, disposeSplits, kept(codecs.project));
 
     const selectKey = hashKey({ projectKey, select: config.select });
     const selection = await stage('select', selectKey, async () => selectStage(activations.train, dataset.train.labels, numClasses, config.select),

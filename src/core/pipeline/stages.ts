@@ -76,6 +76,14 @@ export async function nmfStage(data: Dataset, cfg: NmfConfig, seed: number, ctx:
   }
 }
 
+/** L2-normalized activations (images × rank) of one split's images on the basis W. */
+export function projectSplit(set: ImageSet, size: number, W: tf.Tensor2D, cfg: NmfConfig): tf.Tensor2D {
+  return tf.tidy(() => {
+    if (set.count === 0) return tf.zeros([0, cfg.rank]) as tf.Tensor2D;
+    return imageFeatures(imageMatrix(set, size), W, cfg.projectIter, cfg.loss);
+  });
+}
+
 /** L2-normalized activations (images × rank) of every split, all from the same projection. */
 export async function projectStage(data: Dataset, nmf: NmfOutput, cfg: NmfConfig, ctx: StageContext): Promise<Splits<tf.Tensor2D>> {
   const out: Partial<Splits<tf.Tensor2D>> = {};
@@ -86,12 +94,8 @@ export async function projectStage(data: Dataset, nmf: NmfOutput, cfg: NmfConfig
       for (const k of SPLITS) out[k]?.dispose();
       throwIfAborted(ctx.signal);
     }
-    const set = data[split];
-    out[split] = tf.tidy(() => {
-      if (set.count === 0) return tf.zeros([0, cfg.rank]) as tf.Tensor2D;
-      return imageFeatures(imageMatrix(set, data.size), nmf.W, cfg.projectIter, cfg.loss);
-    });
-    done += set.count;
+    out[split] = projectSplit(data[split], data.size, nmf.W, cfg);
+    done += data[split].count;
     ctx.progress(done, total, split);
     await tf.nextFrame();
   }

@@ -32,14 +32,15 @@ describe('stages beside the main line', () => {
       const report = buildReport(await pipeline.run(config(true), { onProgress: (e) => events.push(e) }));
       expect(report.beside).toEqual(['imageCnn', 'denoiser', 'attackBaseline']);
       expect(report.scenarios.robustBaseline.attack).toBeDefined();
+      // The projection's val and test images went to the second thread too (its timing stays the main line's).
       expect(numbers(report)).toEqual(numbers(single));
       expect(report.timings.imageCnn).toBeGreaterThan(0);
       // The second thread's progress arrives marked, and only for its stages.
-      expect(new Set(events.filter((e) => e.beside).map((e) => e.stage))).toEqual(new Set(['imageCnn', 'denoiser', 'attackBaseline']));
+      expect(new Set(events.filter((e) => e.beside).map((e) => e.stage))).toEqual(new Set(['imageCnn', 'project', 'denoiser', 'attackBaseline']));
       // A timestep change reuses both: nothing is sent to the second thread.
       const again = buildReport(await pipeline.run({ ...config(true), diffusion: { ...config().diffusion, timestep: 30 } }));
       expect(again.beside).toEqual([]);
-      expect(again.reused).toEqual(expect.arrayContaining(['imageCnn', 'denoiser', 'attackBaseline']));
+      expect(again.reused).toEqual(expect.arrayContaining(['imageCnn', 'project', 'denoiser', 'attackBaseline']));
     } finally {
       pipeline.dispose();
       runner.dispose();
