@@ -80,6 +80,19 @@ export interface PipelineResult {
   beside: StageName[];
 }
 
+/**
+ * Two stages in pipeline order, `first` then `second`; when `first` runs on the second thread,
+ * `second` runs first so that this thread works meanwhile, and `first` is then only awaited.
+ */
+async function pairInOrder<A, B>(firstBeside: unknown, first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> {
+  if (!firstBeside) {
+    const a = await first();
+    return [a, await second()];
+  }
+  const b = await second();
+  return [await first(), b];
+}
+
 function disposeSplits(s: Splits<tf.Tensor2D>): void {
   for (const k of SPLITS) s[k].dispose();
 }
@@ -310,16 +323,7 @@ export class Pipeline {
     const classifyKey = hashKey({ featuresKey, classifier: config.classifier });
     const classifyRun = () => stage('classify', classifyKey, (p) => classifyStage(inputs, kind, dataset, config.classifier, seedFor('classify'), ctx(p)),
       (v) => v.model.dispose(), { codec: codecs.classify, ctx: inputs });
-    // With the denoiser on the second thread, the classifier trains meanwhile.
-    let denoiser: DenoiserOutput;
-    let trained: ClassifierOutput;
-    if (denoiserBeside) {
-      trained = await classifyRun();
-      denoiser = await denoiserRun();
-    } else {
-      denoiser = await denoiserRun();
-      trained = await classifyRun();
-    }
+    const [denoiser, trained] = await pairInOrder(denoiserBeside, denoiserRun, classifyRun);
     ownTiming('denoiser');
     // A cached classifier can outlive the features tensors it was trained with (a cancelled run
     // recomputed the features stage under the same key): the key says the values are the same, so
@@ -380,15 +384,7 @@ export class Pipeline {
         };
         const defendedRun = () => stage('attackDefended', defendedKey, (p) => robustDefended(robustCtx('attackDefended')(p), a, { purifier, deployedDraws: eot }),
           undefined, kept(codecs.attackDefended as StageCodec<RobustScenario>));
-        let baseline: RobustScenario;
-        let defended: RobustScenario;
-        if (baselineBeside) {
-          defended = await defendedRun();
-          baseline = await baselineRun();
-        } else {
-          baseline = await baselineRun();
-          defended = await defendedRun();
-        }
+        const [baseline, defended] = await pairInOrder(baselineBeside, baselineRun, defendedRun);
         ownTiming('attackBaseline');
         robust = { baseline, defended };
       } finally {
