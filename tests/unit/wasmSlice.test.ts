@@ -23,10 +23,53 @@ describe('WASM Slice (read through a heap view)', () => {
       const s = tf.slice(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), [1, 1], [2, 1]);
       expect(s.dtype).toBe('int32');
       expect(Array.from(s.dataSync())).toEqual([4, 6]);
-      // Rank 3 goes to the original kernel.
       const cube = tf.tensor3d(values.slice(0, 30), [2, 3, 5]);
       expect(Array.from(tf.slice(cube, [1, 1, 2], [1, 2, 2]).dataSync())).toEqual([values[22], values[23], values[27], values[28]]);
     });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('takes any box of a rank-3 or rank-4 tensor, by index', () => {
+    // Every begin and size along each axis of a [3, 4, 1, 5] tensor (the feature CNN's map layout)
+    // and of a [2, 3, 4] one: the kernel's runs and outer loop against a direct index computation.
+    const before = tf.memory().numTensors;
+    for (const shape of [[3, 4, 1, 5], [2, 3, 4]]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const data = Float32Array.from({ length: n }, (_, i) => i * 0.5 - 7);
+      const x = tf.tensor(data, shape);
+      const strides = shape.map((_, j) => shape.slice(j + 1).reduce((a, b) => a * b, 1));
+      const boxes: [number[], number[]][] = [];
+      for (let axis = 0; axis < shape.length; axis++) {
+        for (let b = 0; b < shape[axis]; b++) {
+          for (let len = 0; b + len <= shape[axis]; len++) {
+            const begin = shape.map((d, j) => (j === axis ? b : j < axis ? Math.min(1, d - 1) : 0));
+            const size = shape.map((d, j) => (j === axis ? len : j < axis ? d - begin[j] : d));
+            boxes.push([begin, size]);
+          }
+        }
+      }
+      for (const [begin, size] of boxes) {
+        const want: number[] = [];
+        const count = size.reduce((a, b) => a * b, 1);
+        for (let k = 0; k < count; k++) {
+          let rest = k;
+          let flat = 0;
+          for (let j = size.length - 1; j >= 0; j--) {
+            flat += (begin[j] + (rest % size[j])) * strides[j];
+            rest = Math.floor(rest / size[j]);
+          }
+          want.push(data[flat]);
+        }
+        const got = tf.tidy(() => Array.from(tf.slice(x, begin, size).dataSync()));
+        expect(got).toEqual(want);
+      }
+      x.dispose();
+    }
+    const ints = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2], 'int32');
+    const s = tf.slice(ints, [0, 1, 0], [2, 1, 2]);
+    expect(s.dtype).toBe('int32');
+    expect(Array.from(s.dataSync())).toEqual([3, 4, 7, 8]);
+    tf.dispose([ints, s]);
     expect(tf.memory().numTensors).toBe(before);
   });
 
