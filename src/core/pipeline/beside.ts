@@ -1,9 +1,10 @@
 /**
- * Stages that can run beside the main line of the pipeline, on a second thread of the host: the
- * image CNN needs only the pixels, so it can train while NMF runs; the denoiser needs only the
- * training features, so it can train while the classifier does. On a 2-core CPU each of these
- * takes a core the single-threaded WASM backend leaves idle. Likewise the attacks on the
- * undefended classifier (feature threat model) run while the defended model is attacked.
+ * Work that can run beside the main line of the pipeline, on a second thread of the host: the
+ * image CNN needs only the pixels, so it trains while NMF runs; the validation and test images are
+ * projected while the main line projects the training images; the denoiser needs only the
+ * training features, so it trains while the classifier does; the attacks on the undefended
+ * classifier (feature threat model) run while the defended model is attacked. On a 2-core CPU each
+ * takes the core the single-threaded WASM backend leaves idle.
  *
  * A job carries plain data in and the stage's stored form (stageStore.ts codecs) out, so any
  * thread that can run the lab's core can run it, and the pipeline restores the result exactly as
@@ -50,9 +51,20 @@ export interface BesideRunner {
   dispose(): void;
 }
 
+/** A tensor's values as plain data. */
+export async function storedMatrix(t: tf.Tensor2D): Promise<StoredMatrix> {
+  return { shape: t.shape, values: (await t.data()) as Float32Array };
+}
+
 /** Runs a job in the calling thread, on the current backend. */
 export async function runBesideJob(job: BesideJob, progress: ProgressFn, signal?: AbortSignal): Promise<BesideResult> {
   const t0 = performance.now();
+  const stored = await storedResult(job, progress, signal);
+  return { stored, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The job's stage output in its stored form. */
+async function storedResult(job: BesideJob, progress: ProgressFn, signal?: AbortSignal): Promise<unknown> {
   const ctx = { signal, progress };
   if (job.stage === 'imageCnn') {
     const empty: ImageSet = { pixels: new Float32Array(0), labels: new Int32Array(0), count: 0 };
@@ -62,7 +74,7 @@ export async function runBesideJob(job: BesideJob, progress: ProgressFn, signal?
     };
     const value = await imageCnnStage(data, job.cfg, job.seed, ctx);
     try {
-      return { stored: await codecs.imageCnn.save(value), seconds: (performance.now() - t0) / 1000 };
+      return await codecs.imageCnn.save(value);
     } finally {
       value.model.dispose();
     }
@@ -70,17 +82,20 @@ export async function runBesideJob(job: BesideJob, progress: ProgressFn, signal?
   if (job.stage === 'project') {
     const W = tf.tensor2d(job.W.values, job.W.shape);
     const stored: Record<string, StoredMatrix> = {};
+    const total = job.sets.val.count + job.sets.test.count;
+    let done = 0;
     try {
       for (const split of ['val', 'test'] as const) {
         const features = projectSplit(job.sets[split], job.size, W, job.cfg);
-        stored[split] = { shape: features.shape, values: (await features.data()) as Float32Array };
+        stored[split] = await storedMatrix(features);
         features.dispose();
-        progress(job.sets.val.count + (split === 'test' ? job.sets.test.count : 0), job.sets.val.count + job.sets.test.count, split);
+        done += job.sets[split].count;
+        progress(done, total, split);
       }
     } finally {
       W.dispose();
     }
-    return { stored, seconds: (performance.now() - t0) / 1000 };
+    return stored;
   }
   if (job.stage === 'attackBaseline') {
     const classifier = await modelFromFiles(job.classifier);
@@ -89,7 +104,7 @@ export async function runBesideJob(job: BesideJob, progress: ProgressFn, signal?
       const scenario = await robustBaseline(
         { threat: 'feature', classifier, numClasses: job.numClasses, x, y: job.y, seed: job.seed, signal, progress }, job.cfg,
       );
-      return { stored: await codecs.attackBaseline.save(scenario), seconds: (performance.now() - t0) / 1000 };
+      return await codecs.attackBaseline.save(scenario);
     } finally {
       x.dispose();
       classifier.dispose();
@@ -99,7 +114,7 @@ export async function runBesideJob(job: BesideJob, progress: ProgressFn, signal?
   try {
     const value = await denoiserStage(features, job.cfg, job.seed, ctx);
     try {
-      return { stored: await codecs.denoiser.save(value), seconds: (performance.now() - t0) / 1000 };
+      return await codecs.denoiser.save(value);
     } finally {
       value.model.dispose();
     }

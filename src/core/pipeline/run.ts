@@ -20,7 +20,7 @@ import {
 } from './stages';
 import { evaluateClean, type CleanEvaluation } from './evaluate';
 import { attackedPoints, robustBaseline, robustDefended, type RobustScenario } from './robust';
-import type { BesideJob, BesideResult, BesideRunner, StoredMatrix as BesideMatrix } from './beside';
+import { storedMatrix, type BesideJob, type BesideResult, type BesideRunner, type StoredMatrix as BesideMatrix } from './beside';
 
 export type DataLoader = (data: DataConfig, seed: number, progress: ProgressFn, signal?: AbortSignal) => Promise<Dataset>;
 
@@ -46,8 +46,8 @@ export interface PipelineOptions {
    * tensors before computing them; without this, a stage's time is billed to the next stage that
    * reads a value back (on WebGPU the projection showed up as selection). */
   settle?: () => Promise<void>;
-  /** A second thread for the stages that can run beside the main line (beside.ts): the image CNN
-   * while NMF runs, the denoiser while the classifier trains. Without it every stage runs here. */
+  /** A second thread for the stages that can run beside the main line (which ones: beside.ts).
+   * Without it every stage runs here. */
   beside?: BesideRunner;
 }
 
@@ -182,7 +182,8 @@ export class Pipeline {
     const timings: Partial<Record<StageName, number>> = {};
     const reused: StageName[] = [];
     const restored: StageName[] = [];
-    const besideStages: StageName[] = [];
+    // Stages whose value came from the second thread, with that thread's seconds (insertion order).
+    const besideSeconds = new Map<StageName, number>();
     const seedFor = (stage: string) => deriveSeed(config.seed, stage) & 0x7fffffff;
 
     const stage = async <T, C = void>(
@@ -211,7 +212,8 @@ export class Pipeline {
       const t0 = performance.now();
       const value = await compute(stageProgress(name, onProgress));
       await this.options.settle?.();
-      timings[name] = (performance.now() - t0) / 1000;
+      // A stage computed beside is timed on its own thread: its wait here overlapped other work.
+      timings[name] = besideSeconds.get(name) ?? (performance.now() - t0) / 1000;
       this.cache.set(name, key, value, dispose);
       if (persist) await this.toStore(name, key, persist.codec, value);
       onStageDone?.(name, 'computed');
@@ -219,31 +221,28 @@ export class Pipeline {
     };
     const kept = <T>(codec: StageCodec<T>) => ({ codec, ctx: undefined });
 
-    const besideSeconds = new Map<StageName, number>();
     /**
-     * Starts `name` on the second thread unless there is none or the stage will be reused. The job's
-     * promise comes wrapped: an async function returning it bare would wait for the job.
+     * Starts `name` on the second thread unless there is none or the stage will be reused (the job
+     * is built only then). The job's promise comes wrapped: an async function returning it bare
+     * would wait for the job.
      */
-    const startBeside = async (name: StageName, key: string, job: () => BesideJob): Promise<{ pending: Promise<BesideResult> } | null> => {
+    const startBeside = async (
+      name: StageName, key: string, job: () => BesideJob | Promise<BesideJob>,
+    ): Promise<{ pending: Promise<BesideResult> } | null> => {
       const { beside, store } = this.options;
       if (!beside || this.cache.get(name, key) !== undefined) return null;
       if (store && (await store.get(name, this.storeKey(key)).catch(() => undefined)) !== undefined) return null;
-      const pending = beside.run(job(), stageProgress(name, onProgress && ((e) => onProgress({ ...e, beside: true }))), besideSignal);
+      const pending = beside.run(await job(), stageProgress(name, onProgress && ((e) => onProgress({ ...e, beside: true }))), besideSignal);
       // Awaited at its stage; a run that ends before then must not leave the rejection unhandled.
       pending.catch(() => undefined);
       return { pending };
     };
-    /** The stage's value from its beside job; its own thread's time becomes the stage's timing. */
+    /** The stage's value from its beside job. */
     const besideValue = async <T>(name: StageName, job: { pending: Promise<BesideResult> }, codec: StageCodec<T>): Promise<T> => {
       const { stored, seconds } = await job.pending;
       const value = await codec.restore(stored);
-      besideStages.push(name);
       besideSeconds.set(name, seconds);
       return value;
-    };
-    const ownTiming = (name: StageName) => {
-      const seconds = besideSeconds.get(name);
-      if (seconds !== undefined) timings[name] = seconds;
     };
 
     const loadKey = this.loadKey(config);
@@ -273,9 +272,8 @@ export class Pipeline {
     const projectKey = hashKey({ nmfKey, projectIter });
     // With a second thread, it projects the validation and test images while this one projects the
     // training images (each split on its own, as projectStage does: the same numbers).
-    const projectBeside = await startBeside('project', projectKey, () => ({
-      stage: 'project', W: { shape: nmf.W.shape, values: nmf.W.dataSync() as Float32Array }, size: dataset.size,
-      sets: { val: dataset.val, test: dataset.test }, cfg: config.nmf,
+    const projectBeside = await startBeside('project', projectKey, async () => ({
+      stage: 'project', W: await storedMatrix(nmf.W), size: dataset.size, sets: { val: dataset.val, test: dataset.test }, cfg: config.nmf,
     }));
     const activations = await stage('project', projectKey, async (p) => {
       if (!projectBeside) return projectStage(dataset, nmf, config.nmf, ctx(p));
@@ -299,7 +297,6 @@ export class Pipeline {
         ? besideValue('imageCnn', imageCnnBeside, codecs.imageCnn)
         : imageCnnStage(dataset, config.imageCnn, seedFor('imageCnn'), ctx(p))), (v) => v.model.dispose(), kept(codecs.imageCnn))
       : null;
-    ownTiming('imageCnn');
     if (!imageCnn) this.cache.evict('imageCnn');
 
     // The classifier's inputs are a stage of their own: the classifier, the denoiser and the attacks
@@ -313,8 +310,8 @@ export class Pipeline {
 
     const { timestep, eot, reverseSteps, ...training } = config.diffusion;
     const denoiserKey = hashKey({ featuresKey, training });
-    const denoiserBeside = await startBeside('denoiser', denoiserKey, () => ({
-      stage: 'denoiser', features: { shape: inputs.train.shape, values: inputs.train.dataSync() as Float32Array }, cfg: config.diffusion, seed: seedFor('denoiser'),
+    const denoiserBeside = await startBeside('denoiser', denoiserKey, async () => ({
+      stage: 'denoiser', features: await storedMatrix(inputs.train), cfg: config.diffusion, seed: seedFor('denoiser'),
     }));
     const denoiserRun = () => stage('denoiser', denoiserKey, (p) => (denoiserBeside
       ? besideValue('denoiser', denoiserBeside, codecs.denoiser)
@@ -324,7 +321,6 @@ export class Pipeline {
     const classifyRun = () => stage('classify', classifyKey, (p) => classifyStage(inputs, kind, dataset, config.classifier, seedFor('classify'), ctx(p)),
       (v) => v.model.dispose(), { codec: codecs.classify, ctx: inputs });
     const [denoiser, trained] = await pairInOrder(denoiserBeside, denoiserRun, classifyRun);
-    ownTiming('denoiser');
     // A cached classifier can outlive the features tensors it was trained with (a cancelled run
     // recomputed the features stage under the same key): the key says the values are the same, so
     // bind it to this run's tensors rather than to freed ones.
@@ -344,7 +340,7 @@ export class Pipeline {
     if (config.attack.enabled && opts.onClean) {
       await opts.onClean({
         config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust,
-        timings: { ...timings }, reused: [...reused], restored: [...restored], beside: [...besideStages],
+        timings: { ...timings }, reused: [...reused], restored: [...restored], beside: [...besideSeconds.keys()],
       });
     }
     if (config.attack.enabled) {
@@ -365,12 +361,9 @@ export class Pipeline {
         const baselineKey = hashKey({ classifyKey, projectKey, attack: attackKeyed });
         const baselineCodec = codecs.attackBaseline as StageCodec<RobustScenario>;
         // The feature-space attacks on the classifier alone need only it and x: they can run beside.
-        const classifierFiles = a.threat === 'feature' && this.options.beside && this.cache.get('attackBaseline', baselineKey) === undefined
-          ? await layersModelFiles(classifier.model)
-          : null;
-        const baselineBeside = classifierFiles
-          ? await startBeside('attackBaseline', baselineKey, () => ({
-            stage: 'attackBaseline', classifier: classifierFiles, numClasses, x: { shape: x.shape, values: x.dataSync() as Float32Array },
+        const baselineBeside = a.threat === 'feature'
+          ? await startBeside('attackBaseline', baselineKey, async () => ({
+            stage: 'attackBaseline', classifier: await layersModelFiles(classifier.model), numClasses, x: await storedMatrix(x),
             y: dataset.test.labels.slice(0, points), cfg: a, seed: seedFor('attackBaseline'),
           }))
           : null;
@@ -385,7 +378,6 @@ export class Pipeline {
         const defendedRun = () => stage('attackDefended', defendedKey, (p) => robustDefended(robustCtx('attackDefended')(p), a, { purifier, deployedDraws: eot }),
           undefined, kept(codecs.attackDefended as StageCodec<RobustScenario>));
         const [baseline, defended] = await pairInOrder(baselineBeside, baselineRun, defendedRun);
-        ownTiming('attackBaseline');
         robust = { baseline, defended };
       } finally {
         x.dispose();
@@ -395,7 +387,7 @@ export class Pipeline {
       this.cache.evict('attackDefended');
     }
 
-    return { config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings, reused, restored, beside: besideStages };
+    return { config, backend: this.backend, dataset, nmf, activations, selection, imageCnn, classifier, denoiser, evaluation, robust, timings, reused, restored, beside: [...besideSeconds.keys()] };
   }
 
   /** Frees every cached tensor and model. */
