@@ -34,8 +34,9 @@ export const RUN_USAGE = `usage: npm run lab -- run [options]
   --reverse-steps N denoiser steps from t back to 0 (10; 1 = the papers' one-shot)
   --config FILE     settings from a JSON LabConfig or a report.json (flags override it)
   --quiet           no progress bars
-  --single-thread   every stage on one thread (default: the image CNN trains beside NMF and the
-                    denoiser beside the classifier on a second thread; same numbers either way)`;
+  --single-thread   every stage on one thread (default: a second thread takes half of every NMF
+                    iteration, trains the image CNN and the denoiser, and attacks the undefended
+                    classifier; same numbers either way)`;
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

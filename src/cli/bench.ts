@@ -128,7 +128,7 @@ async function main(): Promise<void> {
 
   const config = benchConfig(scale);
   log(`paper-scale run: mri-demo, ${config.data.count} images, rank ${config.nmf.rank}, t=${config.diffusion.timestep}, K=${config.diffusion.eot}…`);
-  // The lab's Node default: the image CNN and the denoiser on a second thread (--single-thread: not).
+  // The lab's Node default: a second thread beside the main line (--single-thread: none).
   const beside = cliBesideRunner(backend.name, values['single-thread'] ?? false);
   const pipeline = new Pipeline(loadDataset, backend, { beside });
   const run = await benchRun(pipeline, config, progressPrinter(process.stderr, false));

@@ -1,11 +1,14 @@
 /**
  * Entry of the worker thread that runs beside jobs for the CLI (src/cli/beside.ts): the same
- * backend set-up as the main thread, then one job at a time, with its progress sent back.
+ * backend set-up as the main thread, then one job at a time, with its progress sent back, or one
+ * share of NMF's KL iterations, driven message by message by the main thread.
  */
+import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../core/backend';
 import type { BackendName } from '../core/config';
-import { runBesideJob, type BesideJob } from '../core/pipeline/beside';
+import { runBesideJob, type BesideJob, type StoredMatrix } from '../core/pipeline/beside';
+import { localKlShare, type KlShare, type KlShareRange } from '../core/nmf/klShare';
 import { nodeWasmPaths } from './wasmPaths';
 
 export type BesideMessage =
@@ -13,13 +16,80 @@ export type BesideMessage =
   | { type: 'done'; stored: unknown; seconds: number }
   | { type: 'error'; message: string };
 
+/** The main thread's side of a KL share (KlShare's methods, with matrices as plain data). */
+export type ShareRequest =
+  | { share: 'open'; range: KlShareRange; VgT: StoredMatrix; V: StoredMatrix }
+  | { share: 'ratio'; W: StoredMatrix; Ht: StoredMatrix; next: boolean }
+  | { share: 'updateW'; nextHt: StoredMatrix }
+  /** Ends the share; not answered. */
+  | { share: 'close' };
+
+export type ShareReply =
+  | { type: 'share'; divergence?: Float32Array; matrix?: StoredMatrix }
+  | { type: 'error'; message: string };
+
 const port = parentPort!;
 const ready = initBackend((workerData as { backend: BackendName }).backend, { wasmPaths: nodeWasmPaths() });
 
-port.on('message', async (job: BesideJob) => {
+const tensor = (m: StoredMatrix) => tf.tensor2d(m.values, m.shape);
+async function stored(t: tf.Tensor2D): Promise<StoredMatrix> {
+  return { shape: t.shape, values: (await t.data()) as Float32Array };
+}
+
+let share: KlShare | null = null;
+
+/** The reply to a request, with the buffers to transfer; none to 'close', which the main thread does not wait on. */
+async function answer(request: ShareRequest): Promise<[ShareReply, ArrayBuffer[]] | null> {
+  if (request.share === 'open') {
+    share?.dispose();
+    share = localKlShare({ ...request.range, VgT: tensor(request.VgT), V: tensor(request.V) });
+    return [{ type: 'share' }, []];
+  }
+  if (request.share === 'close') {
+    share?.dispose();
+    share = null;
+    return null;
+  }
+  if (!share) throw new Error('no KL share is open on this thread');
+  if (request.share === 'ratio') {
+    const W = tensor(request.W);
+    const Ht = tensor(request.Ht);
+    try {
+      const { divergence, nextHt } = await share.ratio(W, Ht, request.next);
+      const values = (await divergence.data()) as Float32Array;
+      divergence.dispose();
+      const matrix = nextHt ? await stored(nextHt) : undefined;
+      nextHt?.dispose();
+      return [{ type: 'share', divergence: values, matrix }, [values.buffer as ArrayBuffer, ...(matrix ? [matrix.values.buffer as ArrayBuffer] : [])]];
+    } finally {
+      tf.dispose([W, Ht]);
+    }
+  }
+  const nextHt = tensor(request.nextHt);
+  try {
+    const Wn = await share.updateW(nextHt);
+    const matrix = await stored(Wn);
+    Wn.dispose();
+    return [{ type: 'share', matrix }, [matrix.values.buffer as ArrayBuffer]];
+  } finally {
+    nextHt.dispose();
+  }
+}
+
+port.on('message', async (message: BesideJob | ShareRequest) => {
+  if ('share' in message) {
+    try {
+      await ready;
+      const answered = await answer(message);
+      if (answered) port.postMessage(...answered);
+    } catch (err) {
+      if (message.share !== 'close') port.postMessage({ type: 'error', message: (err as Error).message ?? String(err) } satisfies ShareReply);
+    }
+    return;
+  }
   try {
     await ready;
-    const result = await runBesideJob(job, (done, total, note) => port.postMessage({ type: 'progress', done, total, note } satisfies BesideMessage));
+    const result = await runBesideJob(message, (done, total, note) => port.postMessage({ type: 'progress', done, total, note } satisfies BesideMessage));
     port.postMessage({ type: 'done', ...result } satisfies BesideMessage);
   } catch (err) {
     port.postMessage({ type: 'error', message: (err as Error).message ?? String(err) } satisfies BesideMessage);

@@ -41,21 +41,24 @@ export function klDivergence(V: tf.Tensor2D, WH: tf.Tensor2D): tf.Scalar {
 }
 
 /**
- * D(V‖WH + ε) from the ratio R = V ⊘ (WH + ε) the next H update needs anyway:
- *   Σ_i [ Σ_j V_ij log R_ij − Σ_j V_ij + (W (H 1))_i + nε ].
- * The bracket is the divergence of row i (≥ 0), so the final sum adds non-negative numbers; the
- * −V + WH part costs a matrix–vector product instead of two passes over V.
- * V must have no zeros (add ZERO_LOG_GUARD); rowSumsV = Σ_j V_ij of that same V, shape [m].
+ * Row i's share of D(V‖WH + ε), from the ratio R = V ⊘ (WH + ε) the next H update needs anyway:
+ *   Σ_j V_ij log R_ij − Σ_j V_ij + (W (H 1))_i + nε,
+ * a divergence of its own (≥ 0); the −V + WH part costs a matrix–vector product instead of two
+ * passes over V. V must have no zeros (add ZERO_LOG_GUARD); rowSumsV = Σ_j V_ij of that same V, shape [m].
  */
-export function klDivergenceFromRatio(V: tf.Tensor2D, R: tf.Tensor2D, W: tf.Tensor2D, H: tf.Tensor2D, rowSumsV: tf.Tensor1D): tf.Scalar {
+export function klRowDivergences(V: tf.Tensor2D, R: tf.Tensor2D, W: tf.Tensor2D, H: tf.Tensor2D, rowSumsV: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
     const [m, n] = V.shape;
     const r = W.shape[1];
     const vLogR = rowDotLog(V, R);
     const reconstructionMass = tf.matMul(W, tf.reshape(tf.sum(H, 1), [r, 1]));
-    const perRow = tf.add(tf.sub(vLogR, rowSumsV), tf.add(tf.reshape(reconstructionMass, [m]), n * KL_EPSILON));
-    return tf.sum(perRow);
+    return tf.add(tf.sub(vLogR, rowSumsV), tf.add(tf.reshape(reconstructionMass, [m]), n * KL_EPSILON));
   });
+}
+
+/** D(V‖WH + ε) as the sum of its rows' shares (klRowDivergences), so float32 adds non-negative numbers. */
+export function klDivergenceFromRatio(V: tf.Tensor2D, R: tf.Tensor2D, W: tf.Tensor2D, H: tf.Tensor2D, rowSumsV: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.sum(klRowDivergences(V, R, W, H, rowSumsV)));
 }
 
 /**

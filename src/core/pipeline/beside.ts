@@ -1,7 +1,8 @@
 /**
- * Work that can run beside the main line of the pipeline, on a second thread of the host: the
- * image CNN needs only the pixels, so it trains while NMF runs; the validation and test images are
- * projected while the main line projects the training images; the denoiser needs only the
+ * Work that can run beside the main line of the pipeline, on a second thread of the host: that
+ * thread takes a share of every KL iteration of NMF (nmf/klShare.ts); the image CNN needs only the
+ * pixels, so it trains while the main line projects the images (or, without an image CNN, the
+ * validation and test images are projected beside the training images); the denoiser needs only the
  * training features, so it trains while the classifier does; the attacks on the undefended
  * classifier (feature threat model) run while the defended model is attacked. On a 2-core CPU each
  * takes the core the single-threaded WASM backend leaves idle.
@@ -18,6 +19,7 @@ import type { Dataset, ImageSet, ProgressFn } from '../types';
 import { codecs } from './stageStore';
 import { denoiserStage, imageCnnStage, projectSplit } from './stages';
 import { robustBaseline } from './robust';
+import { inThreadKlShare, type KlShare, type KlShareBlocks } from '../nmf/klShare';
 
 export type BesideJob =
   | { stage: 'imageCnn'; size: number; classNames: string[]; train: ImageSet; val: ImageSet; cfg: ImageCnnConfig; seed: number }
@@ -48,6 +50,9 @@ export interface BesideResult {
 /** Where a host runs beside jobs (Node: a worker thread, src/cli/beside.ts). */
 export interface BesideRunner {
   run(job: BesideJob, progress: ProgressFn, signal?: AbortSignal): Promise<BesideResult>;
+  /** A share of NMF's KL iterations on the second thread, held until the share is disposed (jobs
+   * queue behind it). The blocks are read before this resolves; the caller keeps them. */
+  klShare?(blocks: KlShareBlocks, signal?: AbortSignal): Promise<KlShare>;
   dispose(): void;
 }
 
@@ -124,4 +129,4 @@ async function storedResult(job: BesideJob, progress: ProgressFn, signal?: Abort
 }
 
 /** Runs jobs in the calling thread: what a worker does, without the worker (tests, hosts with one core). */
-export const inThreadBesideRunner: BesideRunner = { run: runBesideJob, dispose: () => {} };
+export const inThreadBesideRunner: BesideRunner = { run: runBesideJob, klShare: inThreadKlShare, dispose: () => {} };

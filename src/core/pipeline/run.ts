@@ -20,6 +20,7 @@ import {
 } from './stages';
 import { evaluateClean, type CleanEvaluation } from './evaluate';
 import { attackedPoints, robustBaseline, robustDefended, type RobustScenario } from './robust';
+import type { KlShareBlocks } from '../nmf/klShare';
 import { storedMatrix, type BesideJob, type BesideResult, type BesideRunner, type StoredMatrix as BesideMatrix } from './beside';
 
 export type DataLoader = (data: DataConfig, seed: number, progress: ProgressFn, signal?: AbortSignal) => Promise<Dataset>;
@@ -255,6 +256,18 @@ export class Pipeline {
     const kind = config.classifier.features === 'auto' ? (numClasses > 2 ? 'hybrid' : 'nmf') : config.classifier.features;
     const wantImageCnn = config.imageCnn.enabled || kind === 'hybrid';
     const imageCnnKey = hashKey({ loadKey, imageCnn: config.imageCnn });
+
+    const { rank, loss, init, maxIter, tol, projectIter } = config.nmf;
+    const nmfKey = hashKey({ loadKey, rank, loss, init, maxIter, tol });
+    // With a second thread, it takes a share of every KL iteration (the same factors, bit for bit).
+    const { beside } = this.options;
+    const helpers = beside?.klShare ? [(blocks: KlShareBlocks) => beside.klShare!(blocks, besideSignal)] : undefined;
+    const nmf = await stage('nmf', nmfKey, (p) => nmfStage(dataset, config.nmf, seedFor('nmf'), ctx(p), helpers), (v) => {
+      v.W.dispose();
+      v.H.dispose();
+    }, kept(codecs.nmf));
+
+    // The image CNN needs only the pixels: on the second thread it trains while this one projects.
     const imageCnnBeside = wantImageCnn
       ? await startBeside('imageCnn', imageCnnKey, () => ({
         stage: 'imageCnn', size: dataset.size, classNames: dataset.classNames, train: dataset.train, val: dataset.val,
@@ -262,17 +275,10 @@ export class Pipeline {
       }))
       : null;
 
-    const { rank, loss, init, maxIter, tol, projectIter } = config.nmf;
-    const nmfKey = hashKey({ loadKey, rank, loss, init, maxIter, tol });
-    const nmf = await stage('nmf', nmfKey, (p) => nmfStage(dataset, config.nmf, seedFor('nmf'), ctx(p)), (v) => {
-      v.W.dispose();
-      v.H.dispose();
-    }, kept(codecs.nmf));
-
     const projectKey = hashKey({ nmfKey, projectIter });
-    // With a second thread, it projects the validation and test images while this one projects the
-    // training images (each split on its own, as projectStage does: the same numbers).
-    const projectBeside = await startBeside('project', projectKey, async () => ({
+    // A second thread with no image CNN to train projects the validation and test images while this
+    // one projects the training images (each split on its own, as projectStage does: the same numbers).
+    const projectBeside = imageCnnBeside ? null : await startBeside('project', projectKey, async () => ({
       stage: 'project', W: await storedMatrix(nmf.W), size: dataset.size, sets: { val: dataset.val, test: dataset.test }, cfg: config.nmf,
     }));
     const activations = await stage('project', projectKey, async (p) => {

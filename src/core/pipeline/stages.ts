@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ClassifierConfig, DiffusionConfig, ImageCnnConfig, NmfConfig, SelectConfig } from '../config';
 import type { ComponentStats, Dataset, ImageSet } from '../types';
 import { factorize } from '../nmf/factorize';
+import type { KlShareFactory } from '../nmf/klShare';
 import { imageFeatures, normalizeRows } from '../nmf/project';
 import { rankComponents, selectComponents } from '../select/ranking';
 import { buildFeatureCnn } from '../models/featureCnn';
@@ -62,17 +63,19 @@ export function imageMatrix(set: ImageSet, size: number): tf.Tensor2D {
   return tf.tensor2d(set.pixels, [set.count, size * size]);
 }
 
-export async function nmfStage(data: Dataset, cfg: NmfConfig, seed: number, ctx: StageContext): Promise<NmfOutput> {
+/** `helpers`: other threads that take a share of each KL iteration (the same factors, bit for bit). */
+export async function nmfStage(data: Dataset, cfg: NmfConfig, seed: number, ctx: StageContext, helpers?: KlShareFactory[]): Promise<NmfOutput> {
   // V is pixels × images (columns are images), as in the papers' V ≈ WH.
-  const V = tf.tidy(() => imageMatrix(data.train, data.size).transpose<tf.Tensor2D>());
+  const VT = imageMatrix(data.train, data.size);
+  const V = tf.transpose(VT);
   try {
     const r = await factorize(V, {
       rank: cfg.rank, loss: cfg.loss, init: cfg.init, maxIter: cfg.maxIter, tol: cfg.tol, seed,
-      signal: ctx.signal, onProgress: (i, n, loss) => ctx.progress(i, n, `loss ${loss.toPrecision(5)}`),
+      signal: ctx.signal, onProgress: (i, n, loss) => ctx.progress(i, n, `loss ${loss.toPrecision(5)}`), helpers, transposed: VT,
     });
     return { W: r.W, H: r.H, loss: r.loss, iterations: r.iterations, converged: r.converged };
   } finally {
-    V.dispose();
+    tf.dispose([V, VT]);
   }
 }
 

@@ -43,6 +43,19 @@ describe('factorize', () => {
     }
   }
 
+  it('a caller-supplied Vᵀ gives the same factors bit for bit; one of the wrong shape is refused', async () => {
+    const V = uniformMatrix(45, 25, 9, 0, 1).tensor;
+    const VT = tf.transpose(V) as tf.Tensor2D;
+    const opts: NmfOptions = { ...base, rank: 3, maxIter: 25 };
+    const a = await factorize(V, opts);
+    const b = await factorize(V, { ...opts, transposed: VT });
+    expect(Array.from(b.W.dataSync())).toEqual(Array.from(a.W.dataSync()));
+    expect(Array.from(b.H.dataSync())).toEqual(Array.from(a.H.dataSync()));
+    expect(b.loss).toEqual(a.loss);
+    await expect(factorize(V, { ...opts, transposed: V })).rejects.toThrow(/transposed is 45 × 25, V is 45 × 25/);
+    tf.dispose([V, VT, a.W, a.H, b.W, b.H]);
+  });
+
   it('same seed gives bitwise identical factors; stops on tol and reports progress', async () => {
     const V = lowRankMatrix(40, 30, 3, 5);
     const seen: number[] = [];

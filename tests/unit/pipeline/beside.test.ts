@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { smallMri } from './small';
 import { Pipeline } from '../../../src/core/pipeline/run';
 import { buildReport, type LabReport } from '../../../src/core/pipeline/report';
@@ -26,26 +26,55 @@ describe('stages beside the main line', () => {
     expect(single.beside).toEqual([]);
 
     const runner = new WorkerBesideRunner('wasm');
+    const shares = vi.spyOn(runner, 'klShare');
     const pipeline = new Pipeline(loadDataset, backend, { beside: runner });
     const events: ProgressEvent[] = [];
     try {
       const report = buildReport(await pipeline.run(config(true), { onProgress: (e) => events.push(e) }));
       expect(report.beside).toEqual(['imageCnn', 'denoiser', 'attackBaseline']);
       expect(report.scenarios.robustBaseline.attack).toBeDefined();
-      // The projection's val and test images went to the second thread too (its timing stays the main line's).
+      // NMF's iterations were shared with the second thread (its timing stays the main line's).
+      expect(shares).toHaveBeenCalledTimes(1);
       expect(numbers(report)).toEqual(numbers(single));
       expect(report.timings.imageCnn).toBeGreaterThan(0);
       // The second thread's progress arrives marked, and only for its stages.
-      expect(new Set(events.filter((e) => e.beside).map((e) => e.stage))).toEqual(new Set(['imageCnn', 'project', 'denoiser', 'attackBaseline']));
+      expect(new Set(events.filter((e) => e.beside).map((e) => e.stage))).toEqual(new Set(['imageCnn', 'denoiser', 'attackBaseline']));
       // A timestep change reuses both: nothing is sent to the second thread.
       const again = buildReport(await pipeline.run({ ...config(true), diffusion: { ...config().diffusion, timestep: 30 } }));
       expect(again.beside).toEqual([]);
-      expect(again.reused).toEqual(expect.arrayContaining(['imageCnn', 'project', 'denoiser', 'attackBaseline']));
+      expect(again.reused).toEqual(expect.arrayContaining(['nmf', 'imageCnn', 'project', 'denoiser', 'attackBaseline']));
+      expect(shares).toHaveBeenCalledTimes(1);
     } finally {
       pipeline.dispose();
       runner.dispose();
     }
     expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('without an image CNN the second thread projects the validation and test images, to the same numbers', async () => {
+    const plain = smallMri();
+    const alone = new Pipeline(loadDataset, backend);
+    const single = buildReport(await alone.run(plain));
+    alone.dispose();
+    const jobs: string[] = [];
+    let shared = 0;
+    const recording: BesideRunner = {
+      run: (job, progress, signal) => {
+        jobs.push(job.stage);
+        return inThreadBesideRunner.run(job, progress, signal);
+      },
+      klShare: (blocks, signal) => {
+        shared++;
+        return inThreadBesideRunner.klShare!(blocks, signal);
+      },
+      dispose: () => {},
+    };
+    const pipeline = new Pipeline(loadDataset, backend, { beside: recording });
+    const report = buildReport(await pipeline.run(plain));
+    pipeline.dispose();
+    expect(jobs).toEqual(['project', 'denoiser', 'attackBaseline']);
+    expect(shared).toBe(1);
+    expect(numbers(report)).toEqual(numbers(single));
   });
 
   it('a failed beside job fails the run with its message, and the next run goes on', async () => {
@@ -79,9 +108,26 @@ describe('stages beside the main line', () => {
     };
     const controller = new AbortController();
     const pipeline = new Pipeline(loadDataset, backend, { beside: slow });
-    const run = pipeline.run(config(), { signal: controller.signal, onProgress: (e) => { if (e.stage === 'nmf') controller.abort(); } });
-    await expect(run).rejects.toThrow(/abort/i);
+    // The image CNN's job starts after NMF, while this thread projects.
+    const run = pipeline.run(config(), { signal: controller.signal, onProgress: (e) => { if (e.stage === 'project') controller.abort(); } });
+    await expect(run).rejects.toThrow(/abort|cancel/i);
     expect(jobSignal?.aborted).toBe(true);
     pipeline.dispose();
+  });
+
+  it('a run cancelled during NMF ends the second thread\'s share, and the next run on the same thread goes on', async () => {
+    const runner = new WorkerBesideRunner('wasm');
+    const pipeline = new Pipeline(loadDataset, backend, { beside: runner });
+    const controller = new AbortController();
+    try {
+      const run = pipeline.run(smallMri(), { signal: controller.signal, onProgress: (e) => { if (e.stage === 'nmf' && e.done >= 20) controller.abort(); } });
+      await expect(run).rejects.toThrow(/abort|cancel/i);
+      const report = buildReport(await pipeline.run(smallMri({ nmf: { maxIter: 20 } })));
+      expect(report.nmf.iterations).toBe(20);
+      expect(report.beside).toEqual(['denoiser', 'attackBaseline']);
+    } finally {
+      pipeline.dispose();
+      runner.dispose();
+    }
   });
 });
