@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../core/config';
 import * as tf from '@tensorflow/tfjs';
-import { type BesideJob, type BesideResult, type BesideRunner, type StoredMatrix } from '../core/pipeline/beside';
+import { matrixTensor, type BesideJob, type BesideResult, type BesideRunner, type StoredMatrix } from '../core/pipeline/beside';
 import type { KlShare, KlShareBlocks } from '../core/nmf/klShare';
 import type { ProgressFn } from '../core/types';
 import type { BesideMessage, ShareReply, ShareRequest } from './besideWorker';
@@ -187,7 +187,7 @@ export class WorkerBesideRunner implements BesideRunner {
     };
     // Read synchronously: the request must be posted before the caller computes its own share.
     const now = (t: tf.Tensor2D) => plain(t, t.dataSync() as Float32Array);
-    const matrix = (reply: ShareReply & { type: 'share' }) => tf.tensor2d(reply.matrix!.values, reply.matrix!.shape);
+    const matrix = (reply: ShareReply & { type: 'share' }) => matrixTensor(reply.matrix!);
     try {
       await call(open, open.VgT, open.V);
     } catch (err) {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../core/backend';
 import type { BackendName } from '../core/config';
-import { runBesideJob, type BesideJob, type StoredMatrix } from '../core/pipeline/beside';
+import { matrixTensor, runBesideJob, storedMatrix, type BesideJob, type StoredMatrix } from '../core/pipeline/beside';
 import { localKlShare, type KlShare, type KlShareRange } from '../core/nmf/klShare';
 import { nodeWasmPaths } from './wasmPaths';
 
@@ -31,10 +31,6 @@ export type ShareReply =
 const port = parentPort!;
 const ready = initBackend((workerData as { backend: BackendName }).backend, { wasmPaths: nodeWasmPaths() });
 
-const tensor = (m: StoredMatrix) => tf.tensor2d(m.values, m.shape);
-async function stored(t: tf.Tensor2D): Promise<StoredMatrix> {
-  return { shape: t.shape, values: (await t.data()) as Float32Array };
-}
 
 let share: KlShare | null = null;
 
@@ -42,7 +38,7 @@ let share: KlShare | null = null;
 async function answer(request: ShareRequest): Promise<[ShareReply, ArrayBuffer[]] | null> {
   if (request.share === 'open') {
     share?.dispose();
-    share = localKlShare({ ...request.range, VgT: tensor(request.VgT), V: tensor(request.V) });
+    share = localKlShare({ ...request.range, VgT: matrixTensor(request.VgT), V: matrixTensor(request.V) });
     return [{ type: 'share' }, []];
   }
   if (request.share === 'close') {
@@ -52,23 +48,23 @@ async function answer(request: ShareRequest): Promise<[ShareReply, ArrayBuffer[]
   }
   if (!share) throw new Error('no KL share is open on this thread');
   if (request.share === 'ratio') {
-    const W = tensor(request.W);
-    const Ht = tensor(request.Ht);
+    const W = matrixTensor(request.W);
+    const Ht = matrixTensor(request.Ht);
     try {
       const { divergence, nextHt } = await share.ratio(W, Ht, request.next);
       const values = (await divergence.data()) as Float32Array;
       divergence.dispose();
-      const matrix = nextHt ? await stored(nextHt) : undefined;
+      const matrix = nextHt ? await storedMatrix(nextHt) : undefined;
       nextHt?.dispose();
       return [{ type: 'share', divergence: values, matrix }, [values.buffer as ArrayBuffer, ...(matrix ? [matrix.values.buffer as ArrayBuffer] : [])]];
     } finally {
       tf.dispose([W, Ht]);
     }
   }
-  const nextHt = tensor(request.nextHt);
+  const nextHt = matrixTensor(request.nextHt);
   try {
     const Wn = await share.updateW(nextHt);
-    const matrix = await stored(Wn);
+    const matrix = await storedMatrix(Wn);
     Wn.dispose();
     return [{ type: 'share', matrix }, [matrix.values.buffer as ArrayBuffer]];
   } finally {

@@ -61,6 +61,11 @@ export async function storedMatrix(t: tf.Tensor2D): Promise<StoredMatrix> {
   return { shape: t.shape, values: (await t.data()) as Float32Array };
 }
 
+/** The tensor of a matrix stored as plain data (storedMatrix's inverse). */
+export function matrixTensor(m: StoredMatrix): tf.Tensor2D {
+  return tf.tensor2d(m.values, m.shape);
+}
+
 /** Runs a job in the calling thread, on the current backend. */
 export async function runBesideJob(job: BesideJob, progress: ProgressFn, signal?: AbortSignal): Promise<BesideResult> {
   const t0 = performance.now();
@@ -85,7 +90,7 @@ async function storedResult(job: BesideJob, progress: ProgressFn, signal?: Abort
     }
   }
   if (job.stage === 'project') {
-    const W = tf.tensor2d(job.W.values, job.W.shape);
+    const W = matrixTensor(job.W);
     const stored: Record<string, StoredMatrix> = {};
     const total = job.sets.val.count + job.sets.test.count;
     let done = 0;
@@ -104,7 +109,7 @@ async function storedResult(job: BesideJob, progress: ProgressFn, signal?: Abort
   }
   if (job.stage === 'attackBaseline') {
     const classifier = await modelFromFiles(job.classifier);
-    const x = tf.tensor2d(job.x.values, job.x.shape);
+    const x = matrixTensor(job.x);
     try {
       const scenario = await robustBaseline(
         { threat: 'feature', classifier, numClasses: job.numClasses, x, y: job.y, seed: job.seed, signal, progress }, job.cfg,
@@ -115,7 +120,7 @@ async function storedResult(job: BesideJob, progress: ProgressFn, signal?: Abort
       classifier.dispose();
     }
   }
-  const features = tf.tensor2d(job.features.values, job.features.shape);
+  const features = matrixTensor(job.features);
   try {
     const value = await denoiserStage(features, job.cfg, job.seed, ctx);
     try {
