@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, defaultConfig, mergeConfig, stableStringify, validateConfig } from '../../src/core/config';
 import { createRandom, permutation } from '../../src/core/random';
+import { linearSchedule } from '../../src/core/diffusion/schedule';
 import * as tf from '@tensorflow/tfjs';
 
 describe('config', () => {
@@ -11,8 +12,14 @@ describe('config', () => {
     expect(c.diffusion.eot).toBe(8);
     expect(c.attack.eps).toBe(0.1);
   });
+  it("the default schedule puts the papers' t = 41 at the noise the README's trade-off was measured at", () => {
+    const d = defaultConfig().diffusion;
+    const noise = Math.sqrt(1 - linearSchedule(d.steps, d.betaStart, d.betaEnd).alphaBar[d.timestep]);
+    // √(1−ᾱ_41): 0.145 at T = 1000, 0.113 at 2000, 0.099 at 3000 (DDPM's β ends).
+    expect(noise).toBeCloseTo(0.0993, 3);
+  });
   it('refuses out-of-range values and names the valid range', () => {
-    const c = mergeConfig(defaultConfig(), { nmf: { rank: 0 }, diffusion: { timestep: 1000, eot: 0 }, attack: { eps: -1 } });
+    const c = mergeConfig(defaultConfig(), { nmf: { rank: 0 }, diffusion: { timestep: 3000, eot: 0 }, attack: { eps: -1 } });
     try {
       validateConfig(c);
       expect.unreachable();
@@ -20,7 +27,7 @@ describe('config', () => {
       expect(e).toBeInstanceOf(ConfigError);
       const msg = (e as Error).message;
       expect(msg).toContain('nmf.rank = 0');
-      expect(msg).toContain('diffusion.timestep = 1000: must be an integer in [1, 999]');
+      expect(msg).toContain('diffusion.timestep = 3000: must be an integer in [1, 2999]');
       expect(msg).toContain('diffusion.eot = 0');
       expect(msg).toContain('attack.eps = -1');
     }

@@ -171,7 +171,7 @@ function denoiseAt(
 
 /**
  * t ∈ {1, …, T−1} with density ∝ 1/√t (t = 1 + ⌊(T−1)·u²⌋): purification uses small and middle
- * steps (the papers' t = 41 of T = 1000), where uniform sampling would spend 96% of the training
+ * steps (the papers' t = 41 of the default T = 3000), where uniform sampling would spend 99% of the training
  * elsewhere; every t keeps a non-zero share, so the slider's whole range stays trained.
  */
 export function trainingTimestep(u: number, steps: number): number {

@@ -5,7 +5,7 @@
  * Index convention (used everywhere in the lab): arrays are 0-based with T entries and a timestep
  * t ∈ {0, …, T−1} reads entry t, i.e. alphaBar[t] = α_0 · α_1 ⋯ α_t. The lab noises at
  * t ∈ {1, …, T−1}; t = 0 would be one step of noise only. The default purification timestep
- * t = 41 of T = 100 therefore means ᾱ = α_0 ⋯ α_41 (42 factors), about 0.837 for β ∈ [1e-4, 0.02].
+ * t = 41 of T = 3000 therefore means ᾱ = α_0 ⋯ α_41 (42 factors), about 0.990 for β ∈ [1e-4, 0.02].
  */
 
 export interface NoiseSchedule {

@@ -1,6 +1,7 @@
 /** The lab's knobs. Changing one marks the results stale; Run recomputes only the stages it touches. */
-import type { ReactNode } from 'react';
+import { useMemo, type ReactNode } from 'react';
 import type { LabConfig } from '../../core/config';
+import { linearSchedule } from '../../core/diffusion/schedule';
 import { useLab, useLabClient } from '../hooks/useLab';
 import { isStale } from '../store';
 
@@ -28,6 +29,10 @@ export function Controls() {
   const { nmf, select, diffusion, attack } = config;
   const topAuto = select.top === 'auto';
   const running = status !== 'idle';
+  // What t means depends on T and the β ends: the slider says the noise it adds, √(1−ᾱ_t).
+  const alphaBar = useMemo(() => linearSchedule(diffusion.steps, diffusion.betaStart, diffusion.betaEnd).alphaBar,
+    [diffusion.steps, diffusion.betaStart, diffusion.betaEnd]);
+  const noise = Math.sqrt(1 - alphaBar[Math.min(diffusion.timestep, diffusion.steps - 1)]);
 
   return (
     <section className="card controls" aria-label="Controls">
@@ -46,7 +51,7 @@ export function Controls() {
         )}
       </div>
       <Slider label="timestep t" value={diffusion.timestep} min={1} max={diffusion.steps - 1} testId="timestep-slider"
-        hint={`of T = ${diffusion.steps}`} onChange={(timestep) => set((c) => ({ ...c, diffusion: { ...c.diffusion, timestep } }))} />
+        hint={`of T = ${diffusion.steps}, noise √(1−ᾱ) = ${noise.toFixed(3)}`} onChange={(timestep) => set((c) => ({ ...c, diffusion: { ...c.diffusion, timestep } }))} />
       <Slider label="EOT draws K" value={diffusion.eot} min={1} max={32} testId="eot-slider"
         onChange={(eot) => set((c) => ({ ...c, diffusion: { ...c.diffusion, eot } }))} />
 

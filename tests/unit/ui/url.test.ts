@@ -31,7 +31,7 @@ describe('config in the URL', () => {
     expect(config.attack.eps).toBe(0.1);
     expect(config.select.top).toBe('auto');
     expect(warnings).toHaveLength(3);
-    expect(warnings.join('\n')).toMatch(/diffusion\.timestep = '5000' was refused \(diffusion\.timestep = 5000: must be an integer in \[1, 999\]\)/);
+    expect(warnings.join('\n')).toMatch(/diffusion\.timestep = '5000' was refused \(diffusion\.timestep = 5000: must be an integer in \[1, 2999\]\)/);
     expect(warnings.join('\n')).toMatch(/attack\.eps = 'abc' is not a valid number/);
     expect(warnings.join('\n')).toMatch(/unknown setting 'colour'/);
   });
