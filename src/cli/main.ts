@@ -38,11 +38,13 @@ async function runCommand(argv: string[]): Promise<void> {
   const beside = cliBesideRunner(backend.name, args.singleThread);
   const pipeline = new Pipeline(loadDataset, backend, { beside });
   let result;
+  const started = performance.now();
   try {
     result = await pipeline.run(config, { signal: controller.signal, onProgress: progressPrinter(process.stderr, args.quiet) });
   } finally {
     beside?.dispose();
   }
+  const wallSeconds = (performance.now() - started) / 1000;
   if (!args.quiet) process.stderr.write('\n');
   const report = buildReport(result);
   const out = resolve(args.out);
@@ -60,7 +62,7 @@ async function runCommand(argv: string[]): Promise<void> {
   console.log(metricTable(report));
   const attacks = attackSummary(report);
   if (attacks) console.log(`\n${attacks}`);
-  console.log(`\n${timingTable(report.timings, [], report.beside)}`);
+  console.log(`\n${timingTable(report.timings, [], report.beside, wallSeconds)}`);
   console.log(`\nreport: ${join(out, 'report.json')}${args.dump ? `\narrays: ${join(out, 'arrays')}` : ''}`);
   pipeline.dispose();
 }

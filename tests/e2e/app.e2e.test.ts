@@ -192,6 +192,9 @@ describe('the lab in Chromium on WebGPU', () => {
 
   it('moves the timestep and updates the results by itself, recomputing only the purification stages', async () => {
     await page.getByTestId('timestep-slider').fill('20');
+    // The slider says what t means under the schedule: √(1−ᾱ_20) of T = 3000's linear β.
+    expect(await page.locator('label.slider', { has: page.getByTestId('timestep-slider') }).textContent())
+      .toContain('of T = 3000, noise √(1−ᾱ) = 0.059');
     // No Run press: the purification sliders rerun on their own (every earlier stage is cached).
     await expect.poll(() => page.getByTestId('run-button').isDisabled(), { timeout: 10_000, interval: 50 }).toBe(true);
     await expect.poll(() => page.getByTestId('run-button').isEnabled(), { timeout: 300_000, interval: 500 }).toBe(true);
