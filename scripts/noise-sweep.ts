@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../src/core/backend';
 import { defaultConfig, mergeConfig } from '../src/core/config';
 import { defendedProbabilities } from '../src/core/diffusion/purify';
+import { classificationMetrics } from '../src/core/metrics/classification';
 import { predictLogits } from '../src/core/models/train';
 import { Pipeline } from '../src/core/pipeline/run';
 import { cliBesideRunner } from '../src/cli/beside';
@@ -26,13 +27,12 @@ function list(s: string): number[] {
   });
 }
 
+/** Accuracy of class probabilities, as the lab's reports compute it; disposes `probs`. */
 async function accuracy(probs: tf.Tensor2D, labels: Int32Array): Promise<number> {
-  const predicted = tf.tidy(() => tf.argMax(probs, 1));
-  const values = await predicted.data();
-  tf.dispose([probs, predicted]);
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) if (values[i] === labels[i]) correct++;
-  return correct / labels.length;
+  const values = (await probs.data()) as Float32Array;
+  const classes = probs.shape[1];
+  probs.dispose();
+  return classificationMetrics(values, labels, classes).accuracy;
 }
 
 async function main(): Promise<void> {
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
           const d = config.diffusion;
           const x = r.classifier.inputs.val;
           const labels = r.dataset.val.labels;
-          const clean = await accuracy(tf.tidy(() => predictLogits(r.classifier.model, x)), labels);
+          const clean = await accuracy(tf.tidy(() => tf.softmax(predictLogits(r.classifier.model, x)) as tf.Tensor2D), labels);
           let defended = 0;
           for (let k = 1; k <= draws; k++) {
             const opts = { timestep: d.timestep, eot: d.eot, seed: 1000 + k, embeddingDim: d.embedding, prior: r.denoiser.prior, reverseSteps: d.reverseSteps };
